@@ -1,0 +1,274 @@
+"""The command line: apply, check, list, explain."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from codemod import __version__
+from codemod.config import ConfigError, Settings, find_config, load_settings
+from codemod.diff import render_diff, unified_diff
+from codemod.edits import Finding, Safety
+from codemod.engine import FileResult
+from codemod.files import WriteRefused, discover, write_atomic
+from codemod.runner import default_jobs, run_files
+from codemod.transform import all_transforms, select_transforms
+
+
+def _ids(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _console(no_color: bool, stderr: bool) -> Console:
+    plain = no_color or "NO_COLOR" in os.environ
+    return Console(
+        stderr=stderr, no_color=plain, highlight=False, soft_wrap=True, color_system=None if plain else "auto"
+    )
+
+
+def _load(
+    paths: tuple[str, ...], config: str | None, select: str | None, ignore: str | None
+) -> tuple[Settings, tuple[str, ...]]:
+    """Settings from the config file and flags, and the transform ids to run. Usage errors exit 2."""
+    try:
+        config_path = Path(config) if config else find_config(Path(paths[0] if paths else ".").resolve())
+        if config and not Path(config).is_file():
+            raise ConfigError(f"{config}: no such config file")
+        settings = load_settings(config_path)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    chosen_select = _ids(select) or settings.select
+    chosen_ignore = _ids(ignore) or settings.ignore
+    try:
+        transforms = select_transforms(chosen_select, chosen_ignore)
+    except KeyError as exc:
+        known = ", ".join(all_transforms())
+        raise click.UsageError(f"unknown transform id(s): {exc.args[0]} (known: {known})") from None
+    return settings, tuple(t.id for t in transforms)
+
+
+def _display(path: str) -> str:
+    """Paths as the user named them (discovery keeps the target's spelling)."""
+    return path.removeprefix("./")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="codemod")
+def main() -> None:
+    """Find the Go test-writing guide's anti-patterns and rewrite them with safe, reviewable edits."""
+
+
+common_options = [
+    click.argument("paths", nargs=-1),
+    click.option("--select", help="Comma-separated transform ids to run (default: all)."),
+    click.option("--ignore", help="Comma-separated transform ids to skip."),
+    click.option("--config", type=click.Path(dir_okay=False), help="Path to a .codemod.toml."),
+    click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Parallel workers (default: all cores).",
+    ),
+    click.option("--no-color", is_flag=True, help="Plain output (NO_COLOR is honoured too)."),
+]
+
+
+def _with_common(func: Any) -> Any:
+    for option in reversed(common_options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@_with_common
+@click.option("--dry-run", is_flag=True, help="Write nothing; print a unified diff.")
+@click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe.")
+@click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff", show_default=True)
+def apply(
+    paths: tuple[str, ...],
+    select: str | None,
+    ignore: str | None,
+    config: str | None,
+    jobs: int | None,
+    no_color: bool,
+    dry_run: bool,
+    unsafe: bool,
+    fmt: str,
+) -> None:
+    """Fix the files under PATHS (default: .; Go-style ./... works too)."""
+    settings, ids = _load(paths, config, select, ignore)
+    allow_unsafe = unsafe or settings.unsafe
+    err = _console(no_color, stderr=True)
+    out = _console(no_color, stderr=False)
+    files, messages = discover(list(paths) or ["."], settings.exclude)
+    for message in messages:
+        err.print(f"codemod: {message}", markup=False)
+    stats: Counter[str] = Counter()
+    records: list[dict[str, Any]] = []
+    for result in run_files(files, settings, ids, allow_unsafe, jobs or default_jobs()):
+        _report_skip(err, result, stats)
+        stats["files"] += 1
+        if fmt == "json":
+            records.extend(_fix_records(result))
+        if not result.changed:
+            _count(result, stats)
+            continue
+        assert result.new is not None
+        if fmt == "diff" and dry_run:
+            render_diff(out, unified_diff(_display(result.path), result.original, result.new))
+        if not dry_run:
+            try:
+                write_atomic(Path(result.path), result.new, result.original)
+            except (WriteRefused, OSError) as exc:
+                err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
+                stats["refused"] += 1
+                continue
+        stats["changed"] += 1
+        _count(result, stats)
+    if fmt == "json":
+        click.echo(json.dumps(records, indent=2))
+    sys.stdout.flush()
+    _summary(err, stats, dry_run, allow_unsafe)
+
+
+def _count(result: FileResult, stats: Counter[str]) -> None:
+    if result.changed:
+        stats["applied"] += len(result.applied)
+        stats["unsafe_applied"] += sum(1 for f in result.applied if f.fix and f.fix.safety is Safety.UNSAFE)
+    applied = {id(f) for f in result.applied}
+    for finding in result.findings:
+        if finding.fix is None:
+            stats["manual"] += 1
+        elif finding.fix.safety is Safety.UNSAFE and id(finding) not in applied:
+            stats["unsafe_left"] += 1
+    stats["dropped"] += len(result.dropped)
+
+
+def _report_skip(err: Console, result: FileResult, stats: Counter[str]) -> None:
+    if result.skipped is None:
+        return
+    if result.problem:
+        err.print(f"codemod: {_display(result.path)}: skipped: {result.skipped}", markup=False)
+        stats["problems"] += 1
+    else:
+        stats["generated"] += 1
+
+
+def _summary(err: Console, stats: Counter[str], dry_run: bool, allow_unsafe: bool) -> None:
+    verb = "would change" if dry_run else "changed"
+    parts = [
+        f"{stats['files']} files scanned",
+        f"{verb} {stats['changed']} files",
+        f"{stats['applied']} fixes",
+    ]
+    if stats["unsafe_left"] and not allow_unsafe:
+        parts.append(f"{stats['unsafe_left']} unsafe fixes not applied (use --unsafe)")
+    if stats["manual"]:
+        parts.append(f"{stats['manual']} findings need a human (codemod check)")
+    if stats["dropped"]:
+        parts.append(f"{stats['dropped']} fixes dropped by the safety guards")
+    if stats["generated"]:
+        parts.append(f"{stats['generated']} generated files skipped")
+    if stats["problems"]:
+        parts.append(f"{stats['problems']} files could not be processed")
+    if stats["refused"]:
+        parts.append(f"{stats['refused']} files not written")
+    err.print("codemod: " + ", ".join(parts), markup=False)
+
+
+def _fix_records(result: FileResult) -> list[dict[str, Any]]:
+    applied = {id(f) for f in result.applied} if result.changed else set()
+    records = []
+    for finding in result.findings:
+        if finding.fix is None:
+            continue
+        fix = finding.fix
+        records.append(
+            {
+                "path": _display(result.path),
+                "line": finding.line,
+                "column": finding.column,
+                "transform": finding.transform_id,
+                "message": finding.message,
+                "safety": fix.safety.value,
+                "reason": fix.reason,
+                "replacement": fix.edits[0].text if len(fix.edits) == 1 else [e.text for e in fix.edits],
+                "applied": id(finding) in applied,
+            }
+        )
+    return records
+
+
+@main.command()
+@_with_common
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(
+    paths: tuple[str, ...],
+    select: str | None,
+    ignore: str | None,
+    config: str | None,
+    jobs: int | None,
+    no_color: bool,
+    fmt: str,
+) -> None:
+    """Report what is left, without changing files. Exit 1 when there are findings."""
+    settings, ids = _load(paths, config, select, ignore)
+    err = _console(no_color, stderr=True)
+    files, messages = discover(list(paths) or ["."], settings.exclude)
+    for message in messages:
+        err.print(f"codemod: {message}", markup=False)
+    findings: list[tuple[str, Finding]] = []
+    stats: Counter[str] = Counter()
+    for result in run_files(files, replace(settings), ids, False, jobs or default_jobs()):
+        _report_skip(err, result, stats)
+        findings.extend((_display(result.path), f) for f in result.findings)
+    if fmt == "json":
+        click.echo(json.dumps([_finding_record(p, f) for p, f in findings], indent=2))
+    else:
+        for path, finding in findings:
+            fixable = "" if finding.fix is None else f" [{finding.fix.safety.value} fix]"
+            click.echo(
+                f"{path}:{finding.line}:{finding.column}: {finding.transform_id} {finding.message}{fixable}"
+            )
+    err.print(f"codemod: {len(findings)} findings in {len(files)} files", markup=False)
+    sys.exit(1 if findings else 0)
+
+
+def _finding_record(path: str, finding: Finding) -> dict[str, Any]:
+    return {
+        "path": path,
+        "line": finding.line,
+        "column": finding.column,
+        "transform": finding.transform_id,
+        "message": finding.message,
+        "fix": None
+        if finding.fix is None
+        else {"safety": finding.fix.safety.value, "reason": finding.fix.reason},
+    }
+
+
+@main.command(name="list")
+def list_transforms() -> None:
+    """List the transforms with one-line summaries."""
+    for transform_id, cls in all_transforms().items():
+        click.echo(f"{transform_id:24} {cls.summary}")
+
+
+@main.command()
+@click.argument("transform_id")
+def explain(transform_id: str) -> None:
+    """Print a transform's documentation: What it does / Why / Example / Fix safety."""
+    transforms = all_transforms()
+    if transform_id not in transforms:
+        raise click.UsageError(f"unknown transform id: {transform_id} (known: {', '.join(transforms)})")
+    cls = transforms[transform_id]
+    click.echo(f"{transform_id}: {cls.summary}\n\n{cls.doc()}")

@@ -1,0 +1,86 @@
+"""`.codemod.toml`: found by walking up from the target, or named with --config."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+CONFIG_NAME = ".codemod.toml"
+DEFAULT_HELPER = "github.com/multigres/multigres/go/test/utils"
+STYLES = ("auto", "t-context")
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    helper_import: str = DEFAULT_HELPER
+    style: str = "auto"  # "auto": the guide's helpers where they fit; "t-context": t.Context() everywhere
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    unsafe: bool = False
+    # sleep-then-assert timing, as Go expressions
+    unit_wait: str = "5*time.Second"
+    unit_tick: str = "10*time.Millisecond"
+    integration_wait: str = "30*time.Second"
+    integration_tick: str = "1*time.Second"
+    source: str | None = field(default=None, compare=False)
+
+
+def find_config(start: Path) -> Path | None:
+    current = start.resolve()
+    if current.is_file():
+        current = current.parent
+    for directory in (current, *current.parents):
+        candidate = directory / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _strings(value: object, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{key} must be a list of strings")
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    settings = Settings(source=str(path))
+    known = {"helper-import", "style", "select", "ignore", "exclude", "sleep"}
+    unknown = set(data) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown key(s): {', '.join(sorted(unknown))}")
+    if "helper-import" in data:
+        if not isinstance(data["helper-import"], str):
+            raise ConfigError(f"{path}: helper-import must be a string")
+        settings = replace(settings, helper_import=data["helper-import"])
+    if "style" in data:
+        if data["style"] not in STYLES:
+            raise ConfigError(f"{path}: style must be one of {', '.join(STYLES)}")
+        settings = replace(settings, style=data["style"])
+    for key in ("select", "ignore", "exclude"):
+        if key in data:
+            settings = replace(settings, **{key: _strings(data[key], key)})
+    sleep = data.get("sleep", {})
+    if not isinstance(sleep, dict):
+        raise ConfigError(f"{path}: [sleep] must be a table")
+    for key in ("unit-wait", "unit-tick", "integration-wait", "integration-tick"):
+        if key in sleep:
+            if not isinstance(sleep[key], str):
+                raise ConfigError(f"{path}: sleep.{key} must be a Go duration expression string")
+            settings = replace(settings, **{key.replace("-", "_"): sleep[key]})
+    return settings

@@ -1,0 +1,198 @@
+"""parse -> run transforms -> resolve edits -> re-parse check -> format, to a fixpoint.
+
+The engine guards correctness for every transform at once: overlapping fixes are never both applied,
+no edit touches a declaration tree-sitter could not parse, a result whose tree gains an error is refused
+fix by fix, and gofmt (when present) both formats and re-checks the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from codemod.config import Settings
+from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety, splice
+from codemod.gofmt import gofmt, gofmt_path
+from codemod.gosyntax import broken_ranges, error_count, parse
+from codemod.imports import ImportsUnavailable, ImportTable, update_imports
+from codemod.project import ProjectInfo
+from codemod.source import SourceError, SourceText, is_generated, locate
+from codemod.transform import FileContext, Transform
+
+MAX_ROUNDS = 5
+
+
+@dataclass
+class FileResult:
+    path: str
+    original: bytes = b""  # raw bytes as read
+    new: bytes | None = None  # raw bytes to write; None when nothing changes
+    findings: list[Finding] = field(default_factory=list)  # every finding of the first pass
+    applied: list[Finding] = field(default_factory=list)
+    dropped: list[tuple[Finding, str]] = field(default_factory=list)  # fixes refused, and why
+    skipped: str | None = None  # the whole file was skipped, and why
+    problem: bool = False  # the skip is a problem to report (not e.g. a generated file)
+
+    @property
+    def changed(self) -> bool:
+        return self.new is not None and self.new != self.original
+
+
+def run_transforms(
+    path: str, body: bytes, project: ProjectInfo, settings: Settings, transforms: Sequence[Transform]
+) -> list[Finding]:
+    tree = parse(body)
+    ctx = FileContext(path, body, tree, project, settings, ImportTable(tree))
+    findings: list[Finding] = []
+    for transform in transforms:
+        for finding in transform.run(ctx):
+            line, column = locate(body, finding.start_byte)
+            findings.append(replace(finding, line=line, column=column))
+    findings.sort(key=lambda f: (f.start_byte, f.transform_id))
+    return findings
+
+
+def apply_fixes(body: bytes, fixes: Sequence[Fix]) -> bytes:
+    """Splice the fixes' edits, then let the import manager add and drop what they asked for."""
+    edits: list[Edit] = [e for fix in fixes for e in fix.edits]
+    out = splice(body, edits)
+    adds: list[ImportRequest] = [r for fix in fixes for r in fix.add_imports]
+    unused = [p for fix in fixes for p in fix.maybe_unused_imports]
+    if adds or unused:
+        out = update_imports(out, adds, unused)
+    return out
+
+
+def choose_fixes(
+    findings: Iterable[Finding], broken: list[tuple[int, int]], allow_unsafe: bool
+) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+    """Non-overlapping fixes outside broken regions, first come first served."""
+    chosen: list[Finding] = []
+    dropped: list[tuple[Finding, str]] = []
+    for finding in findings:
+        fix = finding.fix
+        if fix is None:
+            continue
+        if fix.safety is Safety.UNSAFE and not allow_unsafe:
+            continue
+        if any(
+            (e.start < end and start < e.end) or start <= e.start < end
+            for e in fix.edits
+            for start, end in broken
+        ):
+            dropped.append((finding, "inside a declaration that does not parse"))
+            continue
+        if any(fix.overlaps(c.fix) for c in chosen if c.fix is not None):
+            dropped.append((finding, "overlaps another fix"))
+            continue
+        chosen.append(finding)
+    return chosen, dropped
+
+
+def guarded_apply(
+    body: bytes, chosen: list[Finding]
+) -> tuple[bytes, list[Finding], list[tuple[Finding, str]]]:
+    """Apply all chosen fixes; if the tree gains an error, keep only the fixes that do not add one."""
+    baseline = error_count(parse(body))
+
+    def attempt(findings: list[Finding]) -> bytes | None:
+        try:
+            out = apply_fixes(body, [f.fix for f in findings if f.fix is not None])
+        except (ImportsUnavailable, ValueError):
+            return None
+        return out if error_count(parse(out)) <= baseline else None
+
+    out = attempt(chosen)
+    if out is not None:
+        return out, chosen, []
+    kept: list[Finding] = []
+    dropped: list[tuple[Finding, str]] = []
+    for finding in chosen:
+        if attempt([*kept, finding]) is not None:
+            kept.append(finding)
+        else:
+            dropped.append((finding, "the result would not parse"))
+    final = attempt(kept) if kept else body
+    return (final if final is not None else body), kept, dropped
+
+
+def fix_source(
+    path: str,
+    body: bytes,
+    project: ProjectInfo,
+    settings: Settings,
+    transforms: Sequence[Transform],
+    allow_unsafe: bool,
+) -> tuple[bytes, list[Finding], list[Finding], list[tuple[Finding, str]]]:
+    """Run to a fixpoint. Returns (new body, first-pass findings, applied, dropped)."""
+    current = body
+    first: list[Finding] | None = None
+    applied: list[Finding] = []
+    dropped: list[tuple[Finding, str]] = []
+    for _ in range(MAX_ROUNDS):
+        findings = run_transforms(path, current, project, settings, transforms)
+        if first is None:
+            first = findings
+        broken = broken_ranges(parse(current))
+        chosen, refused = choose_fixes(findings, broken, allow_unsafe)
+        if first is findings:
+            dropped.extend(refused)
+        if not chosen:
+            break
+        new, kept, failed = guarded_apply(current, chosen)
+        dropped.extend(failed)
+        if new == current:
+            break
+        applied.extend(kept)
+        current = new
+    return current, first or [], applied, dropped
+
+
+def process_source(
+    path: str,
+    raw: bytes,
+    project: ProjectInfo,
+    settings: Settings,
+    transforms: Sequence[Transform],
+    allow_unsafe: bool = False,
+    use_gofmt: bool = True,
+) -> FileResult:
+    result = FileResult(path=path, original=raw)
+    try:
+        source = SourceText.from_raw(raw)
+    except SourceError as exc:
+        result.skipped, result.problem = str(exc), True
+        return result
+    if is_generated(source.body):
+        result.skipped = "generated file (// Code generated ... DO NOT EDIT.)"
+        return result
+    tree = parse(source.body)
+    if tree.root_node.has_error and not any(c.type == "package_clause" for c in tree.root_node.children):
+        result.skipped, result.problem = "does not parse as Go", True
+        return result
+    body, findings, applied, dropped = fix_source(
+        path, source.body, project, settings, transforms, allow_unsafe
+    )
+    result.findings, result.applied, result.dropped = findings, applied, dropped
+    if body == source.body:
+        return result
+    if use_gofmt and gofmt_path() is not None:
+        checked = _gofmt_guard(source.body, body)
+        if checked is None:
+            result.applied = []
+            result.dropped.extend((f, "gofmt rejects the result") for f in applied)
+            return result
+        body = checked
+    result.new = source.restore(body)
+    return result
+
+
+def _gofmt_guard(before: bytes, after: bytes) -> bytes | None:
+    """Format `after` if `before` was gofmt-clean; None if gofmt accepts `before` but rejects `after`."""
+    formatted_before = gofmt(before)
+    formatted_after = gofmt(after)
+    if formatted_before is None:
+        return after  # gofmt cannot read the input either (newer syntax?): tree-sitter's check stands
+    if formatted_after is None:
+        return None
+    return formatted_after if formatted_before == before else after

@@ -1,0 +1,202 @@
+"""tree-sitter-go helpers: parsing, walking, and the small questions transforms ask of a Go tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import tree_sitter_go
+from tree_sitter import Language, Node, Parser, Tree
+
+GO = Language(tree_sitter_go.language())
+_PARSER = Parser(GO)
+
+FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_literal"})
+TESTING_TYPES = ("T", "TB", "B", "F")
+
+
+def parse(source: bytes) -> Tree:
+    return _PARSER.parse(source)
+
+
+def text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", errors="replace")
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Pre-order walk of every node below and including `node`."""
+    cursor = node.walk()
+    visited_children = False
+    while True:
+        if not visited_children:
+            assert cursor.node is not None
+            yield cursor.node
+            if cursor.goto_first_child():
+                continue
+        if cursor.goto_next_sibling():
+            visited_children = False
+            continue
+        if not cursor.goto_parent() or cursor.node == node:
+            return
+        visited_children = True
+
+
+def error_nodes(tree: Tree) -> list[Node]:
+    if not tree.root_node.has_error:
+        return []
+    return [n for n in walk(tree.root_node) if n.is_error or n.is_missing]
+
+
+def error_count(tree: Tree) -> int:
+    return len(error_nodes(tree))
+
+
+def broken_ranges(tree: Tree) -> list[tuple[int, int]]:
+    """Byte ranges no edit may touch: every top-level declaration that contains an ERROR/MISSING node."""
+    ranges = []
+    for child in tree.root_node.children:
+        if child.has_error or child.is_error or child.is_missing:
+            ranges.append((child.start_byte, child.end_byte))
+    return ranges
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def enclosing_functions(node: Node) -> list[Node]:
+    """Function nodes around `node`, innermost first."""
+    return [a for a in ancestors(node) if a.type in FUNCTION_TYPES]
+
+
+def is_inside(node: Node, container: Node) -> bool:
+    return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
+
+
+def field_text(node: Node, name: str) -> str:
+    return text(node.child_by_field_name(name))
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type_node: Node
+
+
+def parameters(func: Node) -> list[Param]:
+    plist = func.child_by_field_name("parameters")
+    if plist is None:
+        return []
+    params: list[Param] = []
+    for decl in plist.named_children:
+        if decl.type not in ("parameter_declaration", "variadic_parameter_declaration"):
+            continue
+        type_node = decl.child_by_field_name("type")
+        if type_node is None:
+            continue
+        names = [c for c in decl.children_by_field_name("name")]
+        if not names:
+            params.append(Param("", type_node))
+        for name in names:
+            params.append(Param(text(name), type_node))
+    return params
+
+
+def testing_kind(type_node: Node, testing_name: str) -> str | None:
+    """'T', 'B', 'F' for *testing.X; 'TB' for testing.TB; None otherwise."""
+    pointer = type_node.type == "pointer_type"
+    inner = type_node.named_children[0] if pointer and type_node.named_children else type_node
+    if inner.type != "qualified_type":
+        return None
+    if field_text(inner, "package") != testing_name:
+        return None
+    name = field_text(inner, "name")
+    if name == "TB" and not pointer:
+        return "TB"
+    if name in ("T", "B", "F") and pointer:
+        return name
+    return None
+
+
+def call_parts(call: Node) -> tuple[str, str]:
+    """(operand, name) of a call: `pkg.Fn(...)` -> ('pkg', 'Fn'); `fn(...)` -> ('', 'fn')."""
+    fn = call.child_by_field_name("function")
+    if fn is None:
+        return "", ""
+    if fn.type == "selector_expression":
+        return field_text(fn, "operand"), field_text(fn, "field")
+    if fn.type == "identifier":
+        return "", text(fn)
+    return "", ""
+
+
+def call_arguments(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    if args is None:
+        return []
+    return [a for a in args.named_children if a.type != "comment"]
+
+
+def is_call_to(node: Node, operand: str, names: tuple[str, ...] | frozenset[str]) -> bool:
+    if node.type != "call_expression":
+        return False
+    op, name = call_parts(node)
+    return op == operand and name in names
+
+
+def unparen(node: Node) -> Node:
+    while node.type == "parenthesized_expression" and node.named_children:
+        node = node.named_children[0]
+    return node
+
+
+def statement_of(node: Node) -> Node | None:
+    """The statement that directly holds `node` inside a statement list."""
+    current = node
+    while current.parent is not None:
+        if current.parent.type == "statement_list":
+            return current
+        current = current.parent
+    return None
+
+
+def func_body(func: Node) -> Node | None:
+    return func.child_by_field_name("body")
+
+
+def identifiers_named(root: Node, name: str) -> Iterator[Node]:
+    for node in walk(root):
+        if node.type == "identifier" and text(node) == name:
+            yield node
+
+
+def is_selector_field(node: Node) -> bool:
+    parent = node.parent
+    return (
+        parent is not None
+        and parent.type == "selector_expression"
+        and parent.child_by_field_name("field") == node
+    )
+
+
+def line_start(source: bytes, offset: int) -> int:
+    return source.rfind(b"\n", 0, offset) + 1
+
+
+def line_end(source: bytes, offset: int) -> int:
+    """Offset just past the newline that ends the line holding `offset`."""
+    nl = source.find(b"\n", offset)
+    return len(source) if nl < 0 else nl + 1
+
+
+def line_indent(source: bytes, offset: int) -> str:
+    start = line_start(source, offset)
+    end = start
+    while end < len(source) and source[end : end + 1] in (b"\t", b" "):
+        end += 1
+    return source[start:end].decode("utf-8")

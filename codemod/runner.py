@@ -1,0 +1,68 @@
+"""Run the engine over many files, in parallel, in a deterministic order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from codemod.config import Settings
+from codemod.engine import FileResult, process_source
+from codemod.project import project_for
+from codemod.source import BOM, package_name
+from codemod.transform import Transform, select_transforms
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    settings: Settings
+    transform_ids: tuple[str, ...]
+    allow_unsafe: bool
+
+
+_TRANSFORM_CACHE: dict[tuple[str, ...], list[Transform]] = {}
+
+
+def _transforms(ids: tuple[str, ...]) -> list[Transform]:
+    if ids not in _TRANSFORM_CACHE:
+        _TRANSFORM_CACHE[ids] = select_transforms(ids, ())
+    return _TRANSFORM_CACHE[ids]
+
+
+def process_file(job: Job) -> FileResult:
+    """Read and fix one file. Never raises: every problem becomes a one-line skip message."""
+    path = Path(job.path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return FileResult(job.path, skipped=f"cannot read: {exc.strerror or exc}", problem=True)
+    try:
+        body = raw.removeprefix(BOM)
+        project = project_for(path, job.settings.helper_import, package_name(body))
+        return process_source(
+            job.path, raw, project, job.settings, _transforms(job.transform_ids), job.allow_unsafe
+        )
+    except RecursionError:
+        return FileResult(job.path, original=raw, skipped="too deeply nested to analyse", problem=True)
+    except Exception as exc:  # a bug of ours must not stop the run or lose other files' work
+        return FileResult(
+            job.path, original=raw, skipped=f"internal error: {type(exc).__name__}: {exc}", problem=True
+        )
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def run_files(
+    files: list[Path], settings: Settings, transform_ids: tuple[str, ...], allow_unsafe: bool, jobs: int
+) -> Iterator[FileResult]:
+    work = [Job(str(f), settings, transform_ids, allow_unsafe) for f in files]
+    if jobs <= 1 or len(work) < 4:
+        yield from map(process_file, work)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(process_file, work, chunksize=4)

@@ -1,0 +1,120 @@
+"""Go scope questions answered on the tree: who declares a name, where a variable is used."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from codemod.gosyntax import ancestors, is_inside, parameters, text, walk
+
+SCOPE_TYPES = frozenset(
+    {
+        "block",
+        "for_statement",
+        "if_statement",
+        "expression_switch_statement",
+        "type_switch_statement",
+        "select_statement",
+        "communication_case",
+        "expression_case",
+        "type_case",
+        "default_case",
+        "func_literal",
+        "function_declaration",
+        "method_declaration",
+    }
+)
+
+
+def declared_names(node: Node) -> list[Node]:
+    """Identifier nodes that `node` declares (for declaration-like nodes)."""
+    if node.type in ("short_var_declaration", "range_clause"):
+        left = node.child_by_field_name("left")
+        return [c for c in (left.named_children if left else []) if c.type == "identifier"]
+    if node.type in ("var_spec", "const_spec"):
+        return [c for c in node.children_by_field_name("name") if c.type == "identifier"]
+    if node.type == "type_switch_statement":
+        alias = node.child_by_field_name("alias")
+        return [c for c in (alias.named_children if alias else []) if c.type == "identifier"]
+    if node.type == "receive_statement" and node.child_by_field_name("left") is not None:
+        left = node.child_by_field_name("left")
+        has_define = any(c.type == ":=" for c in node.children)
+        return (
+            [c for c in (left.named_children if left else []) if c.type == "identifier"] if has_define else []
+        )
+    return []
+
+
+def scope_of(decl: Node) -> Node | None:
+    return next((a for a in ancestors(decl) if a.type in SCOPE_TYPES), None)
+
+
+def declarations(root: Node, name: str) -> Iterator[Node]:
+    """Declaration nodes inside `root` that declare `name` (parameters of nested funcs included)."""
+    for node in walk(root):
+        if node.type in ("func_literal",) and node != root:
+            if any(p.name == name for p in parameters(node)):
+                yield node
+            continue
+        if any(text(n) == name for n in declared_names(node)):
+            yield node
+
+
+def is_shadowed(owner: Node, name: str, site: Node) -> bool:
+    """Whether `name` at `site` refers to something declared inside `owner` rather than owner's own."""
+    body = owner.child_by_field_name("body")
+    if body is None:
+        return False
+    for decl in declarations(body, name):
+        if decl.type == "func_literal":
+            if is_inside(site, decl):
+                return True
+            continue
+        scope = scope_of(decl)
+        if scope is not None and is_inside(site, scope) and decl.start_byte < site.start_byte:
+            return True
+    return False
+
+
+def uses_of(scope: Node, name: str, after: int) -> list[Node]:
+    """Identifier nodes reading `name` inside `scope`, after byte `after`, not shadowed in between."""
+    uses = []
+    for node in walk(scope):
+        if node.start_byte < after:
+            continue
+        if node.type != "identifier" or text(node) != name:
+            continue
+        parent = node.parent
+        if (
+            parent is not None
+            and parent.type == "selector_expression"
+            and parent.child_by_field_name("field") == node
+        ):
+            continue
+        if parent is not None and is_struct_key(parent):
+            continue
+        uses.append(node)
+    # A nested redeclaration hides the variable from the end of its statement to the end of its scope.
+    shadows = [d for d in declarations(scope, name) if d.start_byte >= after]
+    return [use for use in uses if not any(_hides(decl, use) for decl in shadows)]
+
+
+def _hides(decl: Node, use: Node) -> bool:
+    if decl.type == "func_literal":
+        return is_inside(use, decl)
+    if any(use == n for n in declared_names(decl)):
+        return True  # the declaring identifier itself is not a read
+    decl_scope = scope_of(decl)
+    return decl_scope is not None and is_inside(use, decl_scope) and decl.end_byte <= use.start_byte
+
+
+def is_struct_key(node: Node) -> bool:
+    """`node` is the key element of a keyed composite-literal element (a field name, not a read)."""
+    parent = node.parent
+    return (
+        node.type == "literal_element"
+        and parent is not None
+        and parent.type == "keyed_element"
+        and (parent.child_by_field_name("key") == node)
+    )

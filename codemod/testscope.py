@@ -1,0 +1,106 @@
+"""Which testing variable is in scope at a node, and when the code around it runs relative to the test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tree_sitter import Node
+
+from codemod.gosyntax import call_parts, enclosing_functions, parameters, testing_kind
+from codemod.scope import is_shadowed
+
+# Functions that call their func argument synchronously, while the test runs.
+SYNC_CALLERS = frozenset(
+    {
+        "Run",
+        "RunParallel",
+        "Fuzz",
+        "Eventually",
+        "EventuallyWithT",
+        "EventuallyWithTf",
+        "Eventuallyf",
+        "Never",
+        "Neverf",
+        "Condition",
+        "Conditionf",
+        "Panics",
+        "NotPanics",
+        "PanicsWithValue",
+        "PanicsWithError",
+        "Panicsf",
+        "NotPanicsf",
+    }
+)
+GOROUTINE_CALLERS = frozenset({"Go", "TryGo"})  # errgroup.Group.Go, sync.WaitGroup.Go
+
+
+class Lifetime(StrEnum):
+    SYNC = "sync"  # runs while the test runs, on its goroutine or waited for
+    GOROUTINE = "goroutine"  # runs concurrently with the test
+    CLEANUP = "cleanup"  # runs after t.Context() is cancelled
+    UNKNOWN = "unknown"  # stored, returned or handed to other code: may run at any time
+
+
+@dataclass(frozen=True)
+class TestVar:
+    name: str
+    kind: str  # "T", "TB", "B", "F"
+    owner: Node  # the function declaring it
+
+
+def test_var(node: Node, testing_name: str | None) -> TestVar | None:
+    """The innermost usable testing parameter in scope at `node` (*testing.T preferred in one list)."""
+    if testing_name is None:
+        return None
+    inner_names: set[str] = set()
+    for func in enclosing_functions(node):
+        params = parameters(func)
+        found = [(p, testing_kind(p.type_node, testing_name)) for p in params]
+        usable = [(p, k) for p, k in found if k is not None and p.name not in ("", "_")]
+        usable.sort(key=lambda pk: pk[1] != "T")
+        if usable:
+            param, kind = usable[0]
+            if param.name in inner_names or is_shadowed(func, param.name, node):
+                return None
+            assert kind is not None
+            return TestVar(param.name, kind, func)
+        inner_names.update(p.name for p in params)
+    return None
+
+
+def closure_lifetime(func_literal: Node) -> Lifetime:
+    """When a func literal's body runs, judged by what is done with the literal."""
+    parent = func_literal.parent
+    if parent is None:
+        return Lifetime.UNKNOWN
+    if parent.type == "call_expression" and parent.child_by_field_name("function") == func_literal:
+        grand = parent.parent
+        if grand is not None and grand.type == "go_statement":
+            return Lifetime.GOROUTINE
+        return Lifetime.SYNC  # called on the spot, or deferred (runs before the test ends)
+    if parent.type == "argument_list" and parent.parent is not None:
+        _, name = call_parts(parent.parent)
+        if name == "Cleanup":
+            return Lifetime.CLEANUP
+        if name in SYNC_CALLERS:
+            return Lifetime.SYNC
+        if name in GOROUTINE_CALLERS:
+            return Lifetime.GOROUTINE
+    return Lifetime.UNKNOWN
+
+
+def lifetime_between(node: Node, owner: Node) -> Lifetime:
+    """The worst lifetime of the closures between `node` and the function `owner`."""
+    worst = Lifetime.SYNC
+    for func in enclosing_functions(node):
+        if func == owner:
+            break
+        if func.type != "func_literal":
+            continue
+        life = closure_lifetime(func)
+        if life is Lifetime.CLEANUP:
+            return life
+        if life is Lifetime.UNKNOWN or (life is Lifetime.GOROUTINE and worst is Lifetime.SYNC):
+            worst = life
+    return worst

@@ -1,0 +1,77 @@
+"""The transform interface and its discovery: every `Transform` subclass in `transforms/` registers."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from dataclasses import dataclass
+from functools import cache
+from typing import ClassVar
+
+from tree_sitter import Node, Tree
+
+from codemod.config import Settings
+from codemod.edits import Finding, Fix
+from codemod.imports import ImportTable
+from codemod.project import ProjectInfo
+
+
+@dataclass
+class FileContext:
+    """Everything a transform may look at for one file."""
+
+    path: str
+    source: bytes
+    tree: Tree
+    project: ProjectInfo
+    settings: Settings
+    imports: ImportTable
+
+    def finding(self, transform_id: str, node: Node, message: str, fix: Fix | None = None) -> Finding:
+        return Finding(transform_id, node.start_byte, node.end_byte, message, fix)
+
+
+class Transform:
+    """Base class. The subclass docstring is its spec: What it does / Why / Example / Fix safety."""
+
+    id: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    # False for transforms that only report (no fixes), so `apply` can skip them quickly.
+    fixes: ClassVar[bool] = True
+
+    def run(self, ctx: FileContext) -> list[Finding]:
+        raise NotImplementedError
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+
+@cache
+def all_transforms() -> dict[str, type[Transform]]:
+    """Discover transforms: import every module of the `transforms` package, keep the subclasses."""
+    import transforms
+
+    found: dict[str, type[Transform]] = {}
+    for module_info in pkgutil.iter_modules(transforms.__path__):
+        module = importlib.import_module(f"transforms.{module_info.name}")
+        for _, obj in inspect.getmembers(module, inspect.isclass):
+            if (
+                issubclass(obj, Transform)
+                and obj is not Transform
+                and obj.id
+                and obj.__module__ == module.__name__
+            ):
+                found[obj.id] = obj
+    return dict(sorted(found.items()))
+
+
+def select_transforms(select: tuple[str, ...], ignore: tuple[str, ...]) -> list[Transform]:
+    """Instances of the selected transforms; unknown ids raise KeyError naming them."""
+    available = all_transforms()
+    unknown = [i for i in (*select, *ignore) if i not in available and i != "all"]
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    ids = [i for i in available if not select or "all" in select or i in select]
+    return [available[i]() for i in ids if i not in ignore]

@@ -1,0 +1,602 @@
+"""Derive contexts in tests from the test: `context.Background()` becomes `t.Context()` or a helper."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
+from codemod.gosyntax import (
+    ancestors,
+    call_arguments,
+    call_parts,
+    enclosing_functions,
+    is_inside,
+    line_end,
+    line_start,
+    parameters,
+    statement_of,
+    text,
+    walk,
+)
+from codemod.scope import declarations, declared_names, uses_of
+from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var
+from codemod.transform import FileContext, Transform
+
+DERIVERS = frozenset(
+    {
+        "WithCancel",
+        "WithCancelCause",
+        "WithDeadline",
+        "WithDeadlineCause",
+        "WithTimeout",
+        "WithTimeoutCause",
+        "WithValue",
+    }
+)
+# Callees that keep the context beyond the call (constructors, servers, processes, waits).
+_LONG_LIVED = re.compile(
+    r"^(?:New|new|Start|start|Run|run|Serve|serve|Listen|listen|Dial|dial|Connect|connect|Open|open|"
+    r"Watch|watch|Subscribe|subscribe|Spawn|Launch|Go|Init|init|Setup|setup|SetUp|Begin|Lock|Acquire|"
+    r"Wait|wait|Poll|poll|Stream|Loop|Exec|Command|Handle|Process|Register|Create|Make|make|Build|build)"
+)
+# Calls that say the test runs long or waits: a fixed 2-second deadline does not fit there.
+_WAIT_CALLS = frozenset(
+    {
+        "Sleep",
+        "After",
+        "AfterFunc",
+        "Tick",
+        "NewTimer",
+        "NewTicker",
+        "Eventually",
+        "EventuallyWithT",
+        "Eventuallyf",
+        "EventuallyWithTf",
+        "Never",
+        "Neverf",
+        "Parallel",
+        "Short",
+        "Wait",
+        "ShouldSkipRealPostgres",
+    }
+)
+_LONG_UNITS = frozenset({"Second", "Minute", "Hour"})
+SHORT_DEADLINE_REASON = "only direct calls in a test that does not wait: the guide's 2-second deadline fits"
+T_CONTEXT_REASON = "t.Context() is cancelled only when the test ends; no deadline is added"
+
+
+@dataclass
+class Site:
+    """One `context.Background()`/`TODO()` call and what surrounds it."""
+
+    call: Node
+    tvar: TestVar
+    ctx_pkg: str
+
+
+class TestContext(Transform):
+    """
+    What it does
+        Replaces `context.Background()` and `context.TODO()` in test code with a context derived
+        from the innermost `*testing.T` in scope (`t`, `tt`, the `t.Run` or `f.Fuzz` closure's own):
+
+        - `utils.WithShortDeadline(t)` where the context only feeds direct calls in a test that
+          does not wait (no sleeps, `Eventually`, goroutines, loops or second-long timeouts);
+        - `ctx := utils.WithTimeout(t, d)` for `ctx, cancel := context.WithTimeout(context.Background(), d)`
+          whose `cancel` is only deferred (the `defer cancel()` line goes);
+        - `t.Context()` everywhere else: as the parent of `context.WithCancel`/`WithTimeout`/...,
+          for a context that escapes (struct field, constructor, goroutine, return) or that a
+          longer test keeps using, and for `testing.TB`, `*testing.B` and `*testing.F`.
+
+        With `style = "t-context"` in `.codemod.toml`, or when the helper package cannot be
+        imported from the file (another module, an import cycle), `t.Context()` is used throughout.
+
+    Why
+        The guide's first rule: a context from `context.Background()` outlives the test and is never
+        cancelled, so a failing test leaks goroutines and hangs instead of failing fast.
+
+    Leaves alone
+        Anything inside a `t.Cleanup` closure or captured by one (the test context is already
+        cancelled when cleanups run; the guide's exception), functions with no testing parameter
+        (helpers, `TestMain`, suite methods, mocks, package-level variables), `context.WithoutCancel`,
+        modules whose go.mod says Go < 1.24 (no `t.Context()`), and non-test files. Closures that are
+        stored or handed to other code, and contexts kept in package state, are reported for a human.
+
+    Example
+        func TestGet(t *testing.T) {
+            ctx := context.Background()              // ctx := utils.WithShortDeadline(t)
+            got, err := store.Get(ctx, "k")
+            ...
+        }
+
+    Fix safety
+        Safe: `t.Context()` keeps the behaviour and only adds cancellation at the end of the test;
+        the helper forms are chosen only where their deadline fits. Unsafe (applied with --unsafe):
+        a context whose object is used again in a `t.Cleanup`, which runs after the context is cancelled.
+    """
+
+    id = "test-context"
+    summary = "context.Background()/TODO() in a test: derive the context from t"
+
+    def run(self, ctx: FileContext) -> list[Finding]:
+        if not ctx.project.go_at_least(1, 24):
+            return []
+        ctx_pkg = ctx.imports.local_name("context")
+        testing_pkg = ctx.imports.local_name("testing")
+        if ctx_pkg is None or testing_pkg is None:
+            return []
+        findings = []
+        self._signals: dict[int, bool] = {}
+        for node in walk(ctx.tree.root_node):
+            if node.type != "call_expression" or call_arguments(node):
+                continue
+            op, name = call_parts(node)
+            if op != ctx_pkg or name not in ("Background", "TODO"):
+                continue
+            tvar = test_var(node, testing_pkg)
+            if tvar is None:
+                continue
+            finding = self._site(ctx, Site(node, tvar, ctx_pkg))
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    # -- one site -------------------------------------------------------------------------
+
+    def _site(self, ctx: FileContext, site: Site) -> Finding | None:
+        call, tvar = site.call, site.tvar
+        message = f"{text(call)} in a test: derive the context from {tvar.name}"
+        life = lifetime_between(call, tvar.owner)
+        if life is Lifetime.CLEANUP:
+            return None  # the guide's exception
+        if life is Lifetime.UNKNOWN:
+            return ctx.finding(
+                self.id, call, message + " (inside a closure that may run after the test; review by hand)"
+            )
+        expr = _outermost_paren(call)
+        parent = expr.parent
+        assert parent is not None
+        deriver = self._deriver(expr, site.ctx_pkg)
+        if deriver is not None:
+            if call_parts(deriver)[1] == "WithoutCancel":
+                return None
+            holder = deriver
+        else:
+            holder = expr
+        binding = _binding(holder)
+        variables = _bound_variables(binding, holder)
+        verdict = self._flow(ctx, site, holder, binding, variables)
+        if verdict == "cleanup":
+            return None
+        if verdict == "package":
+            return ctx.finding(
+                self.id, call, message + " (the context is kept in package state; review by hand)"
+            )
+        unsafe_reason = (
+            "an object built from this context is used in t.Cleanup, run after the context is cancelled"
+            if verdict == "cleanup-object"
+            else None
+        )
+        if deriver is not None:
+            fix = self._collapse_timeout(ctx, site, deriver, binding) if unsafe_reason is None else None
+            if fix is None:
+                fix = self._replace(ctx, call, f"{tvar.name}.Context()", T_CONTEXT_REASON, unsafe_reason)
+            return ctx.finding(self.id, call, message, fix)
+        if (
+            unsafe_reason is None
+            and verdict == "local"
+            and life is Lifetime.SYNC
+            and self._helper_fits(ctx, tvar, "WithShortDeadline")
+            and not self._waits(ctx, tvar.owner)
+        ):
+            helper = self._helper_call(ctx, "WithShortDeadline", tvar.name)
+            return ctx.finding(
+                self.id,
+                call,
+                message,
+                self._replace(ctx, call, helper[0], SHORT_DEADLINE_REASON, None, helper[1]),
+            )
+        fix = self._replace(ctx, call, f"{tvar.name}.Context()", T_CONTEXT_REASON, unsafe_reason)
+        return ctx.finding(self.id, call, message, fix)
+
+    def _deriver(self, expr: Node, ctx_pkg: str) -> Node | None:
+        """The `context.WithX(expr, ...)` call when `expr` is its parent-context argument."""
+        args = expr.parent
+        if args is None or args.type != "argument_list" or args.parent is None:
+            return None
+        call = args.parent
+        op, name = call_parts(call)
+        if op != ctx_pkg or name not in (*DERIVERS, "WithoutCancel"):
+            return None
+        first = call_arguments(call)
+        return call if first and first[0] == expr else None
+
+    # -- where the context goes -----------------------------------------------------------
+
+    def _flow(
+        self, ctx: FileContext, site: Site, holder: Node, binding: Node | None, variables: list[Node]
+    ) -> str:
+        """'local', 'escapes', 'cleanup', 'cleanup-object' or 'package' for the context made at holder."""
+        owner = site.tvar.owner
+        verdict = "local" if _direct_short_call(holder) or variables else "escapes"
+        if binding is not None and binding.type == "assignment_statement":
+            for target in _assigned_targets(binding, holder):
+                root = _root_identifier(target)
+                if root is None or not _declared_in(owner, root):
+                    return "package"
+                if target.type != "identifier":
+                    verdict = "escapes"
+        if binding is not None and not variables and binding.type in ("short_var_declaration", "var_spec"):
+            return "escapes" if verdict == "local" else verdict  # bound to `_` or the like
+        tainted, objects = self._taint(owner, variables)
+        for var in tainted:
+            for use in var.uses:
+                life = lifetime_between(use, owner)
+                if life is Lifetime.CLEANUP:
+                    return "cleanup"
+                if life is Lifetime.UNKNOWN:
+                    return "package"
+                if life is Lifetime.GOROUTINE or not _direct_short_call(use) or _in_loop(use, var.scope):
+                    verdict = "escapes"
+                if _assigns_outside(use, owner):
+                    return "package"
+        for obj in objects:
+            for use in obj.uses:
+                if lifetime_between(use, owner) is Lifetime.CLEANUP or _passed_to_cleanup(use):
+                    return "cleanup-object"
+                if _assigns_outside(use, owner):
+                    return "package"
+        return verdict
+
+    def _taint(self, owner: Node, variables: list[Node]) -> tuple[list[_Var], list[_Var]]:
+        """Variables holding the context (through context.WithX and copies), and objects built from it."""
+        contexts: list[_Var] = []
+        objects: list[_Var] = []
+        todo = [_Var.of(v) for v in variables]
+        seen: set[tuple[int, str]] = set()
+        while todo:
+            var = todo.pop()
+            key = (var.decl_end, var.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            contexts.append(var)
+            for use in var.uses:
+                for target, is_context in _flows_into(use):
+                    new = _Var.of(target)
+                    if is_context:
+                        todo.append(new)
+                    elif (new.decl_end, new.name) not in seen:
+                        seen.add((new.decl_end, new.name))
+                        objects.append(new)
+        return contexts, objects
+
+    def _waits(self, ctx: FileContext, owner: Node) -> bool:
+        """Whether the test function waits or runs long: then a fixed short deadline may expire."""
+        if ctx.project.integration:
+            return True
+        key = owner.start_byte
+        if key not in self._signals:
+            self._signals[key] = any(_is_wait_signal(n) for n in walk(owner))
+        return self._signals[key]
+
+    # -- fixes ------------------------------------------------------------------------------
+
+    def _helper_fits(self, ctx: FileContext, tvar: TestVar, func: str) -> bool:
+        return ctx.settings.style == "auto" and tvar.kind == "T" and ctx.project.has_helper(func)
+
+    def _helper_call(self, ctx: FileContext, func: str, *args: str) -> tuple[str, tuple[ImportRequest, ...]]:
+        joined = ", ".join(args)
+        if ctx.project.helper_name_unqualified:
+            return f"{func}({joined})", ()
+        name = ctx.imports.name_for(ctx.settings.helper_import, "utils")
+        return f"{name}.{func}({joined})", (ImportRequest(ctx.settings.helper_import, name),)
+
+    def _replace(
+        self,
+        ctx: FileContext,
+        node: Node,
+        new: str,
+        reason: str,
+        unsafe_reason: str | None,
+        imports: tuple[ImportRequest, ...] = (),
+    ) -> Fix:
+        return Fix(
+            edits=(Edit(node.start_byte, node.end_byte, new),),
+            safety=Safety.UNSAFE if unsafe_reason else Safety.SAFE,
+            reason=unsafe_reason or reason,
+            add_imports=imports,
+            maybe_unused_imports=("context",),
+        )
+
+    def _collapse_timeout(
+        self, ctx: FileContext, site: Site, deriver: Node, binding: Node | None
+    ) -> Fix | None:
+        """`ctx, cancel := context.WithTimeout(context.Background(), d)` + `defer cancel()` -> WithTimeout."""
+        tvar = site.tvar
+        if call_parts(deriver)[1] != "WithTimeout" or not self._helper_fits(ctx, tvar, "WithTimeout"):
+            return None
+        if (
+            binding is None
+            or binding.type != "short_var_declaration"
+            or lifetime_between(deriver, tvar.owner) is not Lifetime.SYNC
+        ):
+            return None
+        left, right = binding.child_by_field_name("left"), binding.child_by_field_name("right")
+        if left is None or right is None or len(right.named_children) != 1 or len(left.named_children) != 2:
+            return None
+        ctx_var, cancel_var = left.named_children
+        if ctx_var.type != "identifier" or cancel_var.type != "identifier" or text(cancel_var) == "_":
+            return None
+        scope = binding.parent
+        if scope is None:
+            return None
+        cancel_uses = uses_of(scope, text(cancel_var), binding.end_byte)
+        if len(cancel_uses) != 1:
+            return None
+        deferred = _deferred_call_statement(cancel_uses[0])
+        if deferred is None or enclosing_functions(deferred)[:1] != enclosing_functions(binding)[:1]:
+            return None
+        start, end = line_start(ctx.source, deferred.start_byte), line_end(ctx.source, deferred.end_byte)
+        if ctx.source[start : deferred.start_byte].strip() or ctx.source[deferred.end_byte : end].strip():
+            return None
+        if _declared_before(binding, text(cancel_var)):
+            return None  # `cancel` already existed: `:=` only assigned it
+        duration = call_arguments(deriver)[1]
+        helper, imports = self._helper_call(ctx, "WithTimeout", tvar.name, text(duration))
+        operator = "=" if _declared_before(binding, text(ctx_var)) else ":="
+        return Fix(
+            edits=(
+                Edit(binding.start_byte, binding.end_byte, f"{text(ctx_var)} {operator} {helper}"),
+                Edit(start, end, ""),
+            ),
+            safety=Safety.SAFE,
+            reason="cancel was only deferred: utils.WithTimeout cancels at test end and keeps the deadline",
+            add_imports=imports,
+            maybe_unused_imports=("context",),
+        )
+
+
+# -- flow helpers -------------------------------------------------------------------------------
+
+
+@dataclass
+class _Var:
+    name: str
+    decl_end: int
+    scope: Node
+    uses: list[Node]
+
+    @classmethod
+    def of(cls, ident: Node) -> _Var:
+        stmt = statement_of(ident) or ident
+        scope = stmt.parent if stmt.parent is not None else stmt
+        # A for-clause / if-init / switch-init declaration is scoped to that statement.
+        for anc in ancestors(ident):
+            if anc.type in ("for_clause", "range_clause", "if_statement", "expression_switch_statement"):
+                if anc.type in ("for_clause", "range_clause") and anc.parent is not None:
+                    scope = anc.parent
+                else:
+                    scope = anc
+                break
+            if anc == stmt:
+                break
+        decl_end = stmt.end_byte if stmt is not ident else ident.end_byte
+        return cls(text(ident), decl_end, scope, uses_of(scope, text(ident), decl_end))
+
+
+def _outermost_paren(node: Node) -> Node:
+    while node.parent is not None and node.parent.type == "parenthesized_expression":
+        node = node.parent
+    return node
+
+
+def _binding(expr: Node) -> Node | None:
+    """The declaration or assignment whose right-hand side is `expr`, if any."""
+    parent = expr.parent
+    if parent is None or parent.type != "expression_list":
+        return None
+    holder = parent.parent
+    if holder is None:
+        return None
+    if holder.type == "short_var_declaration" and holder.child_by_field_name("right") == parent:
+        return holder
+    if holder.type == "assignment_statement" and holder.child_by_field_name("right") == parent:
+        return holder
+    if holder.type == "var_spec" and holder.child_by_field_name("value") == parent:
+        return holder
+    return None
+
+
+def _assigned_targets(binding: Node, expr: Node) -> list[Node]:
+    left = binding.child_by_field_name("left")
+    right = binding.child_by_field_name("right")
+    if left is None or right is None:
+        return []
+    values = right.named_children
+    targets = left.named_children
+    if len(values) == 1:
+        return targets  # ctx, cancel = context.WithCancel(...)
+    return [t for t, v in zip(targets, values, strict=False) if v == expr]
+
+
+def _bound_variables(binding: Node | None, expr: Node) -> list[Node]:
+    """Identifiers the context made at `expr` is stored in (the first target of a multi-value call)."""
+    if binding is None:
+        return []
+    if binding.type == "var_spec":
+        names = binding.children_by_field_name("name")
+        value = binding.child_by_field_name("value")
+        values = value.named_children if value is not None else []
+        index = values.index(expr) if expr in values else 0
+        targets = names[index : index + 1] if len(values) > 1 else names[:1]
+    else:
+        targets = _assigned_targets(binding, expr)
+        right = binding.child_by_field_name("right")
+        if right is not None and len(right.named_children) == 1:
+            targets = targets[:1]
+    return [t for t in targets if t.type == "identifier" and text(t) != "_"]
+
+
+def _flows_into(use: Node) -> list[tuple[Node, bool]]:
+    """Where a read of a context variable goes: (identifier it lands in, is it still a context)."""
+    expr = _outermost_paren(use)
+    parent = expr.parent
+    if parent is None:
+        return []
+    if parent.type == "expression_list":
+        binding = _binding(expr)
+        return [(v, True) for v in _bound_variables(binding, expr)] if binding is not None else []
+    if parent.type == "argument_list" and parent.parent is not None:
+        call = parent.parent
+        op, name = call_parts(call)
+        is_context = op == "context" and name in DERIVERS  # the usual import name; others count as objects
+        binding = _binding(_outermost_paren(call))
+        if binding is None:
+            return []
+        return [(v, is_context) for v in _bound_variables(binding, _outermost_paren(call))]
+    return []
+
+
+def _direct_short_call(node: Node) -> bool:
+    """`node` (or the context made there) is an argument of a call that returns before we go on."""
+    expr = _outermost_paren(node)
+    parent = expr.parent
+    if parent is None:
+        return False
+    if parent.type == "expression_list":
+        return _binding(expr) is not None  # stored in a variable: its uses decide
+    if parent.type != "argument_list" or parent.parent is None:
+        return False
+    call = parent.parent
+    _, name = call_parts(call)
+    if not name or _LONG_LIVED.match(name):
+        return False
+    return call.parent is None or call.parent.type != "go_statement"
+
+
+def _in_loop(use: Node, scope: Node) -> bool:
+    return any(a.type == "for_statement" for a in ancestors(use) if is_inside(a, scope) and a != scope)
+
+
+def _root_identifier(target: Node) -> Node | None:
+    node = target
+    while node.type in (
+        "selector_expression",
+        "index_expression",
+        "parenthesized_expression",
+        "unary_expression",
+    ):
+        inner = node.child_by_field_name("operand") or (
+            node.named_children[0] if node.named_children else None
+        )
+        if inner is None:
+            return None
+        node = inner
+    return node if node.type == "identifier" else None
+
+
+def _declared_in(owner: Node, ident: Node) -> bool:
+    """Whether `ident` names a parameter or local of `owner` (or of the functions around it)."""
+    name = text(ident)
+    if name == "_":
+        return True
+    for func in [owner, *enclosing_functions(owner)]:
+        if any(p.name == name for p in parameters(func)):
+            return True
+        receiver = func.child_by_field_name("receiver")
+        if receiver is not None and any(text(n) == name for n in walk(receiver) if n.type == "identifier"):
+            return True
+        body = func.child_by_field_name("body")
+        if body is not None and any(True for _ in declarations(body, name)):
+            return True
+    return False
+
+
+def _assigns_outside(use: Node, owner: Node) -> bool:
+    """`x = <use>` or `x.f = <use>` where x is not local to the test: the value outlives the test."""
+    expr = _outermost_paren(use)
+    parent = expr.parent
+    if parent is not None and parent.type == "argument_list" and parent.parent is not None:
+        expr = _outermost_paren(parent.parent)
+        parent = expr.parent
+    if parent is None or parent.type != "expression_list":
+        return False
+    binding = _binding(expr)
+    if binding is None or binding.type != "assignment_statement":
+        return False
+    for target in _assigned_targets(binding, expr):
+        root = _root_identifier(target)
+        if root is None or not _declared_in(owner, root):
+            return True
+    return False
+
+
+def _passed_to_cleanup(use: Node) -> bool:
+    """`t.Cleanup(obj.Close)`: a method value of the object handed to Cleanup."""
+    node = use
+    while node.parent is not None and node.parent.type == "selector_expression":
+        node = node.parent
+    parent = node.parent
+    return (
+        parent is not None
+        and parent.type == "argument_list"
+        and parent.parent is not None
+        and call_parts(parent.parent)[1] == "Cleanup"
+    )
+
+
+def _deferred_call_statement(use: Node) -> Node | None:
+    """The `defer cancel()` or `t.Cleanup(cancel)` statement that is this use's only job."""
+    parent = use.parent
+    if parent is None:
+        return None
+    if parent.type == "call_expression" and parent.child_by_field_name("function") == use:
+        stmt = parent.parent
+        if stmt is not None and stmt.type == "defer_statement" and not call_arguments(parent):
+            return stmt
+        return None
+    if parent.type == "argument_list" and parent.parent is not None:
+        call = parent.parent
+        stmt = call.parent
+        if call_parts(call)[1] == "Cleanup" and len(call_arguments(call)) == 1 and stmt is not None:
+            if stmt.type == "expression_statement":
+                return stmt
+    return None
+
+
+def _declared_before(binding: Node, name: str) -> bool:
+    """Whether `name` is already declared in the block of `binding` (then `:=` only assigns it)."""
+    statements = binding.parent
+    if statements is None:
+        return False
+    for sibling in statements.named_children:
+        if sibling.start_byte >= binding.start_byte:
+            break
+        specs = [sibling] if sibling.type == "short_var_declaration" else []
+        if sibling.type == "var_declaration":
+            specs = [n for n in walk(sibling) if n.type == "var_spec"]
+        if any(text(n) == name for spec in specs for n in declared_names(spec)):
+            return True
+    block = statements.parent
+    func = block.parent if block is not None else None
+    if func is not None and func.type in ("function_declaration", "func_literal", "method_declaration"):
+        return any(p.name == name for p in parameters(func))
+    return False
+
+
+def _is_wait_signal(node: Node) -> bool:
+    if node.type in ("go_statement", "select_statement", "for_statement"):
+        return True
+    if node.type == "call_expression":
+        _, name = call_parts(node)
+        return name in _WAIT_CALLS
+    if node.type == "selector_expression":
+        return (
+            text(node.child_by_field_name("operand")) == "time"
+            and text(node.child_by_field_name("field")) in _LONG_UNITS
+        )
+    return False
