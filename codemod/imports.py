@@ -152,8 +152,13 @@ def _add_edit(source: bytes, table: ImportTable, request: ImportRequest) -> Edit
     if block is not None:
         _check_parses(block)
         return _add_to_block(source, table, block, request, spec_text)
+    if len(table.decls) > 1:
+        # Several single-line imports: add one more line after them, in the same style.
+        last = table.decls[-1]
+        _check_parses(last)
+        return Edit(last.end_byte, last.end_byte, f"\nimport {spec_text}")
     if table.decls:
-        # Only single-line imports: turn the first into a block holding both.
+        # One single-line import: turn it into a block holding both.
         first = table.decls[0]
         _check_parses(first)
         specs = [s for s in table.specs if s.decl == first]

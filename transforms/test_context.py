@@ -231,7 +231,10 @@ class TestContext(Transform):
                     verdict = "escapes"
         if binding is not None and not variables and binding.type in ("short_var_declaration", "var_spec"):
             return "escapes" if verdict == "local" else verdict  # bound to `_` or the like
+        if _assigns_outside(holder, owner):
+            return "package"
         tainted, objects = self._taint(owner, variables)
+        objects.extend(_Var.of(v) for v in _call_results(holder))
         for var in tainted:
             for use in var.uses:
                 life = lifetime_between(use, owner)
@@ -459,6 +462,17 @@ def _flows_into(use: Node) -> list[tuple[Node, bool]]:
             return []
         return [(v, is_context) for v in _bound_variables(binding, _outermost_paren(call))]
     return []
+
+
+def _call_results(node: Node) -> list[Node]:
+    """Variables that hold the result of the call `node` is an argument of: `p := newPool(ctx)` -> p."""
+    expr = _outermost_paren(node)
+    parent = expr.parent
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return []
+    call = _outermost_paren(parent.parent)
+    binding = _binding(call)
+    return _bound_variables(binding, call) if binding is not None else []
 
 
 def _direct_short_call(node: Node) -> bool:

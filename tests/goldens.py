@@ -1,0 +1,87 @@
+"""Golden cases: golden/<transform-id>/<case>.input, <case>.golden and an optional <case>.toml."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codemod.config import Settings
+from codemod.engine import FileResult, process_source
+from codemod.project import HELPER_FUNCS, ProjectInfo
+from codemod.transform import select_transforms
+
+GOLDEN_DIR = Path(__file__).resolve().parent.parent / "golden"
+MODULE = "github.com/multigres/multigres"
+
+
+@dataclass(frozen=True)
+class Case:
+    transform: str
+    name: str
+    input: Path
+    golden: Path
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.transform}/{self.name}"
+
+    @property
+    def vet(self) -> bool:
+        return bool(self.options.get("vet", True))
+
+
+def all_cases() -> list[Case]:
+    cases = []
+    for input_path in sorted(GOLDEN_DIR.glob("*/*.input")):
+        options_path = input_path.with_suffix(".toml")
+        options = tomllib.loads(options_path.read_text()) if options_path.exists() else {}
+        cases.append(
+            Case(
+                input_path.parent.name,
+                input_path.stem,
+                input_path,
+                input_path.with_suffix(".golden"),
+                options,
+            )
+        )
+    return cases
+
+
+def project_for_case(case: Case) -> ProjectInfo:
+    project = case.options.get("project", {})
+    go = tuple(int(p) for p in str(project.get("go", "1.26")).split("."))
+    testify = tuple(int(p) for p in str(project.get("testify", "1.11.1")).split("."))
+    return ProjectInfo(
+        go_version=(go[0], go[1]),
+        testify_version=(testify[0], testify[1], testify[2]),
+        package_path=f"{MODULE}/cases/{case.name}",
+        helper_name_unqualified=False,
+        helper_functions=HELPER_FUNCS if project.get("helper", True) else frozenset(),
+        integration=bool(project.get("integration", False)),
+    )
+
+
+def settings_for_case(case: Case) -> Settings:
+    raw = case.options.get("settings", {})
+    return Settings(style=raw.get("style", "auto"), unsafe=bool(raw.get("unsafe", False)))
+
+
+def run_case(case: Case, source: bytes) -> FileResult:
+    settings = settings_for_case(case)
+    transforms = select_transforms((case.transform,), ())
+    return process_source(
+        f"{case.name}_test.go",
+        source,
+        project_for_case(case),
+        settings,
+        transforms,
+        allow_unsafe=settings.unsafe,
+    )
+
+
+def output_of(case: Case, source: bytes) -> bytes:
+    result = run_case(case, source)
+    return result.new if result.new is not None else source

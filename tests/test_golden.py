@@ -1,0 +1,33 @@
+"""Byte-exact golden cases, each re-run on its own output to prove the fix reaches a fixpoint."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.goldens import Case, all_cases, output_of
+
+CASES = all_cases()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_golden(case: Case, request: pytest.FixtureRequest) -> None:
+    actual = output_of(case, case.input.read_bytes())
+    if request.config.getoption("--update-golden"):
+        case.golden.write_bytes(actual)
+        return
+    assert case.golden.exists(), f"missing {case.golden}; run pytest --update-golden and review it"
+    assert actual.decode() == case.golden.read_bytes().decode()
+    assert actual == case.golden.read_bytes()  # byte-exact, CR and BOM included
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_golden_is_a_fixpoint(case: Case) -> None:
+    golden = case.golden.read_bytes()
+    assert output_of(case, golden) == golden, "a second run changed the golden output"
+
+
+def test_enough_cases_per_transform() -> None:
+    counts: dict[str, int] = {}
+    for case in CASES:
+        counts[case.transform] = counts.get(case.transform, 0) + 1
+    assert counts.get("test-context", 0) >= 20
