@@ -72,9 +72,12 @@ def load_settings(path: Path | None) -> Settings:
         if data["style"] not in STYLES:
             raise ConfigError(f"{path}: style must be one of {', '.join(STYLES)}")
         settings = replace(settings, style=data["style"])
-    for key in ("select", "ignore", "exclude"):
-        if key in data:
-            settings = replace(settings, **{key: _strings(data[key], key)})
+    if "select" in data:
+        settings = replace(settings, select=_strings(data["select"], "select"))
+    if "ignore" in data:
+        settings = replace(settings, ignore=_strings(data["ignore"], "ignore"))
+    if "exclude" in data:
+        settings = replace(settings, exclude=_strings(data["exclude"], "exclude"))
     sleep = data.get("sleep", {})
     if not isinstance(sleep, dict):
         raise ConfigError(f"{path}: [sleep] must be a table")

@@ -28,7 +28,8 @@ class SourceText:
         try:
             body.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise SourceError(f"not valid UTF-8 (byte {exc.start})") from None
+            line = body.count(b"\n", 0, exc.start) + 1
+            raise SourceError(f"not valid UTF-8 (line {line}); convert it to UTF-8 first") from None
         crlf = b"\r\n" in body and body.count(b"\r\n") == body.count(b"\n")
         if crlf:
             body = body.replace(b"\r\n", b"\n")
