@@ -295,7 +295,7 @@ class TestContext(Transform):
         joined = ", ".join(args)
         if ctx.project.helper_name_unqualified:
             return f"{func}({joined})", ()
-        name = ctx.imports.name_for(ctx.settings.helper_import, "utils")
+        name = ctx.imports.name_for(ctx.settings.helper_import)
         return f"{name}.{func}({joined})", (ImportRequest(ctx.settings.helper_import, name),)
 
     def _replace(
