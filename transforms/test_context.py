@@ -64,7 +64,7 @@ _WAIT_CALLS = frozenset(
     }
 )
 _LONG_UNITS = frozenset({"Second", "Minute", "Hour"})
-SHORT_DEADLINE_REASON = "only direct calls in a test that does not wait: the guide's 2-second deadline fits"
+SHORT_DEADLINE_REASON = "passed straight to one call in a test that does not wait: a 2-second deadline per call fits"
 T_CONTEXT_REASON = "t.Context() is cancelled only when the test ends; no deadline is added"
 
 
@@ -83,13 +83,16 @@ class TestContext(Transform):
         Replaces `context.Background()` and `context.TODO()` in test code with a context derived
         from the innermost `*testing.T` in scope (`t`, `tt`, the `t.Run` or `f.Fuzz` closure's own):
 
-        - `utils.WithShortDeadline(t)` where the context only feeds direct calls in a test that
-          does not wait (no sleeps, `Eventually`, goroutines, loops or second-long timeouts);
+        - `utils.WithShortDeadline(t)` where `context.Background()` is passed straight to one call
+          (a fresh deadline for that call) in a test that does not wait (no sleeps, `Eventually`,
+          goroutines, loops or second-long timeouts) and the callee does not keep it (constructors,
+          servers, processes, waits);
         - `ctx := utils.WithTimeout(t, d)` for `ctx, cancel := context.WithTimeout(context.Background(), d)`
           whose `cancel` is only deferred (the `defer cancel()` line goes);
         - `t.Context()` everywhere else: as the parent of `context.WithCancel`/`WithTimeout`/...,
-          for a context that escapes (struct field, constructor, goroutine, return) or that a
-          longer test keeps using, and for `testing.TB`, `*testing.B` and `*testing.F`.
+          for a context that escapes (struct field, constructor, goroutine, return), for a context
+          variable (a deadline set at `ctx :=` would run across every later call, and one slow call
+          makes the rest fail), and for `testing.TB`, `*testing.B` and `*testing.F`.
 
         With `style = "t-context"` in `.codemod.toml`, or when the helper package cannot be
         imported from the file (another module, an import cycle), `t.Context()` is used throughout.
@@ -107,9 +110,11 @@ class TestContext(Transform):
 
     Example
         func TestGet(t *testing.T) {
-            ctx := context.Background()              // ctx := utils.WithShortDeadline(t)
+            ctx := context.Background()              // ctx := t.Context()
             got, err := store.Get(ctx, "k")
-            ...
+            n, err := store.Count(context.TODO())    // store.Count(utils.WithShortDeadline(t))
+            ctx2, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+            defer cancel()                           // ctx2 := utils.WithTimeout(t, 5*time.Second)
         }
 
     Fix safety
@@ -188,6 +193,7 @@ class TestContext(Transform):
         if (
             unsafe_reason is None
             and verdict == "local"
+            and binding is None  # a fresh deadline per call: a variable's deadline would span later calls
             and life is Lifetime.SYNC
             and self._helper_fits(ctx, tvar, "WithShortDeadline")
             and not self._waits(ctx, tvar.owner)
