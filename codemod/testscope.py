@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from tree_sitter import Node
 
-from codemod.gosyntax import call_parts, enclosing_functions, parameters, testing_kind
+from codemod.gosyntax import call_parts, enclosing_functions, parameters, testing_kind, text
 from codemod.scope import is_shadowed
 
 # Functions that call their func argument synchronously, while the test runs.
@@ -79,6 +80,8 @@ def closure_lifetime(func_literal: Node) -> Lifetime:
         if grand is not None and grand.type == "go_statement":
             return Lifetime.GOROUTINE
         return Lifetime.SYNC  # called on the spot, or deferred (runs before the test ends)
+    if _takes_testing_param(func_literal):
+        return Lifetime.SYNC  # only a running test has a t to call it with (table-driven test bodies)
     if parent.type == "argument_list" and parent.parent is not None:
         _, name = call_parts(parent.parent)
         if name == "Cleanup":
@@ -88,6 +91,10 @@ def closure_lifetime(func_literal: Node) -> Lifetime:
         if name in GOROUTINE_CALLERS:
             return Lifetime.GOROUTINE
     return Lifetime.UNKNOWN
+
+
+def _takes_testing_param(func: Node) -> bool:
+    return any(re.fullmatch(r"\*\w+\.(T|B|F)|\w+\.TB", text(p.type_node)) for p in parameters(func))
 
 
 def lifetime_between(node: Node, owner: Node) -> Lifetime:

@@ -176,6 +176,8 @@ class TestContext(Transform):
         verdict = self._flow(ctx, site, holder, binding, variables)
         if verdict == "cleanup":
             return None
+        if verdict == "closure":
+            return ctx.finding(self.id, call, message + " (used in a closure that may run after the test; review by hand)")
         if verdict == "package":
             return ctx.finding(
                 self.id, call, message + " (the context is kept in package state; review by hand)"
@@ -225,7 +227,7 @@ class TestContext(Transform):
     def _flow(
         self, ctx: FileContext, site: Site, holder: Node, binding: Node | None, variables: list[Node]
     ) -> str:
-        """'local', 'escapes', 'cleanup', 'cleanup-object' or 'package' for the context made at holder."""
+        """'local', 'escapes', 'cleanup', 'cleanup-object', 'closure' or 'package' for the context at holder."""
         owner = site.tvar.owner
         verdict = "local" if _direct_short_call(holder) or variables else "escapes"
         if binding is not None and binding.type == "assignment_statement":
@@ -247,7 +249,7 @@ class TestContext(Transform):
                 if life is Lifetime.CLEANUP:
                     return "cleanup"
                 if life is Lifetime.UNKNOWN:
-                    return "package"
+                    return "closure"
                 if life is Lifetime.GOROUTINE or not _direct_short_call(use) or _in_loop(use, var.scope):
                     verdict = "escapes"
                 if _assigns_outside(use, owner):
