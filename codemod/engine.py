@@ -63,6 +63,15 @@ def apply_fixes(body: bytes, fixes: Sequence[Fix]) -> bytes:
     return out
 
 
+def touches_broken(fix: Fix, broken: list[tuple[int, int]]) -> bool:
+    """Whether any edit of `fix` is inside or across a broken range (insertions included)."""
+    return any(
+        (start <= e.start < end) or (e.start < end and start < e.end)
+        for e in fix.edits
+        for start, end in broken
+    )
+
+
 def choose_fixes(
     findings: Iterable[Finding], broken: list[tuple[int, int]], allow_unsafe: bool
 ) -> tuple[list[Finding], list[tuple[Finding, str]]]:
@@ -75,11 +84,7 @@ def choose_fixes(
             continue
         if fix.safety is Safety.UNSAFE and not allow_unsafe:
             continue
-        if any(
-            (e.start < end and start < e.end) or start <= e.start < end
-            for e in fix.edits
-            for start, end in broken
-        ):
+        if touches_broken(fix, broken):
             dropped.append((finding, "inside a declaration that does not parse"))
             continue
         if any(fix.overlaps(c.fix) for c in chosen if c.fix is not None):
@@ -196,3 +201,48 @@ def _gofmt_guard(before: bytes, after: bytes) -> bytes | None:
     if formatted_after is None:
         return None
     return formatted_after if formatted_before == before else after
+
+
+@dataclass
+class Proposal:
+    """The fixes one pass proposes for a file, for a person (or a script) to accept one by one."""
+
+    path: str
+    source: SourceText | None
+    findings: list[Finding] = field(default_factory=list)  # fixable findings, in file order
+    skipped: str | None = None
+    problem: bool = False
+
+
+def propose(
+    path: str, raw: bytes, project: ProjectInfo, settings: Settings, transforms: Sequence[Transform]
+) -> Proposal:
+    """Every fix (safe and unsafe) of a first pass, outside broken regions; nothing is applied."""
+    try:
+        source = SourceText.from_raw(raw)
+    except SourceError as exc:
+        return Proposal(path, None, skipped=str(exc), problem=True)
+    if is_generated(source.body):
+        return Proposal(path, source, skipped="generated file (// Code generated ... DO NOT EDIT.)")
+    findings = run_transforms(path, source.body, project, settings, transforms)
+    broken = broken_ranges(parse(source.body))
+    # Overlapping fixes are all offered; accepting two that overlap keeps the first (see render).
+    offered = [f for f in findings if f.fix is not None and not touches_broken(f.fix, broken)]
+    return Proposal(path, source, offered)
+
+
+def render(
+    proposal: Proposal, accepted: Sequence[Finding], use_gofmt: bool = True
+) -> tuple[bytes, list[tuple[Finding, str]]]:
+    """The file's raw bytes with the accepted fixes (and the imports they need), and what was refused."""
+    assert proposal.source is not None
+    source = proposal.source
+    chosen, dropped = choose_fixes(accepted, [], allow_unsafe=True)
+    body, kept, failed = guarded_apply(source.body, chosen)
+    dropped.extend(failed)
+    if body != source.body and use_gofmt and gofmt_path() is not None:
+        checked = _gofmt_guard(source.body, body)
+        if checked is None:
+            return source.raw, [*dropped, *((f, "gofmt rejects the result") for f in kept)]
+        body = checked
+    return (source.restore(body) if body != source.body else source.raw), dropped
