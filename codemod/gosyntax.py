@@ -200,3 +200,32 @@ def line_indent(source: bytes, offset: int) -> str:
     while end < len(source) and source[end : end + 1] in (b"\t", b" "):
         end += 1
     return source[start:end].decode("utf-8")
+
+
+_UNITS = {
+    "Nanosecond": 1e-9,
+    "Microsecond": 1e-6,
+    "Millisecond": 1e-3,
+    "Second": 1.0,
+    "Minute": 60.0,
+    "Hour": 3600.0,
+}
+
+
+def duration_seconds(node: Node) -> float | None:
+    """Seconds of a constant duration expression (`100 * time.Millisecond`, `time.Second`), else None."""
+    if node.type == "parenthesized_expression" and node.named_children:
+        return duration_seconds(node.named_children[0])
+    if node.type == "selector_expression":
+        return _UNITS.get(text(node.child_by_field_name("field")))
+    if node.type in ("int_literal", "float_literal"):
+        try:
+            return float(text(node).replace("_", ""))
+        except ValueError:
+            return None
+    if node.type == "binary_expression" and text(node.child_by_field_name("operator")) == "*":
+        left = duration_seconds(node.child_by_field_name("left"))  # type: ignore[arg-type]
+        right = duration_seconds(node.child_by_field_name("right"))  # type: ignore[arg-type]
+        if left is not None and right is not None:
+            return left * right
+    return None

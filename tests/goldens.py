@@ -32,12 +32,16 @@ class Case:
     def vet(self) -> bool:
         return bool(self.options.get("vet", True))
 
+    @property
+    def runnable(self) -> bool:
+        """The case is a passing Go test before and after the rewrite (`go test` runs it)."""
+        return bool(self.options.get("run", False))
+
 
 def all_cases() -> list[Case]:
     cases = []
     for input_path in sorted(GOLDEN_DIR.glob("*/*.input")):
-        options_path = input_path.with_suffix(".toml")
-        options = tomllib.loads(options_path.read_text()) if options_path.exists() else {}
+        options = _merged(_read(input_path.parent / "defaults.toml"), _read(input_path.with_suffix(".toml")))
         cases.append(
             Case(
                 input_path.parent.name,
@@ -48,6 +52,19 @@ def all_cases() -> list[Case]:
             )
         )
     return cases
+
+
+def _read(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text()) if path.exists() else {}
+
+
+def _merged(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = (
+            {**out[key], **value} if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
 
 
 def project_for_case(case: Case) -> ProjectInfo:
@@ -66,14 +83,17 @@ def project_for_case(case: Case) -> ProjectInfo:
 
 def settings_for_case(case: Case) -> Settings:
     raw = case.options.get("settings", {})
-    return Settings(style=raw.get("style", "auto"), unsafe=bool(raw.get("unsafe", False)))
+    timing = {
+        k: raw[k] for k in ("unit_wait", "unit_tick", "integration_wait", "integration_tick") if k in raw
+    }
+    return Settings(style=raw.get("style", "auto"), unsafe=bool(raw.get("unsafe", False)), **timing)
 
 
 def run_case(case: Case, source: bytes) -> FileResult:
     settings = settings_for_case(case)
     transforms = select_transforms((case.transform,), ())
     return process_source(
-        f"{case.name}_test.go",
+        f"{case.transform}/{case.name}_test.go",
         source,
         project_for_case(case),
         settings,

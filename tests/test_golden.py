@@ -31,3 +31,4 @@ def test_enough_cases_per_transform() -> None:
     for case in CASES:
         counts[case.transform] = counts.get(case.transform, 0) + 1
     assert counts.get("test-context", 0) >= 20
+    assert counts.get("sleep-then-assert", 0) >= 20

@@ -27,12 +27,15 @@ def vet_output(tmp_path_factory: pytest.TempPathFactory) -> str:
         files[f"{_package_dir(case, 'golden')}/case_test.go"] = case.golden.read_bytes()
     make_module(root, go, files)
     done = run_go(go, root, "vet", "./...")
-    return done.stdout + done.stderr
+    runnable = [f"./{_package_dir(c, side)}" for c in CASES if c.runnable for side in ("input", "golden")]
+    tested = run_go(go, root, "test", "-count=1", *runnable) if runnable else None
+    return done.stdout + done.stderr + ("" if tested is None else tested.stdout + tested.stderr)
 
 
 def _errors_for(output: str, directory: str) -> list[str]:
-    pattern = re.compile(rf"(^|\s|/){re.escape(directory)}/")
-    return [line for line in output.splitlines() if pattern.search(line)]
+    """vet errors naming the case's directory, and `go test` FAIL lines for its package."""
+    pattern = re.compile(rf"(^|\s|/){re.escape(directory)}(/|\s|$)")
+    return [line for line in output.splitlines() if pattern.search(line) and not line.startswith("ok ")]
 
 
 @pytest.mark.go

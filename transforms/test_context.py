@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from codemod.callers import CallContexts, call_contexts
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
 from codemod.gosyntax import (
     ancestors,
     call_arguments,
     call_parts,
+    duration_seconds,
     enclosing_functions,
     is_inside,
     line_end,
@@ -40,7 +42,10 @@ DERIVERS = frozenset(
 _LONG_LIVED = re.compile(
     r"^(?:New|new|Start|start|Run|run|Serve|serve|Listen|listen|Dial|dial|Connect|connect|Open|open|"
     r"Watch|watch|Subscribe|subscribe|Spawn|Launch|Go|Init|init|Setup|setup|SetUp|Begin|Lock|Acquire|"
-    r"Wait|wait|Poll|poll|Stream|Loop|Exec|Command|Handle|Process|Register|Create|Make|make|Build|build)"
+    r"Wait|wait|Poll|poll|Stream|Loop|Exec|Command|Handle|Process|Register|Create|Make|make|Build|build|"
+    r"Stop|stop|Restart|restart|Shutdown|shutdown|Close|close|Rewind|Promote|Demote|Backup|backup|Restore|"
+    r"restore|Reload|Drain|Recover|Upgrade|Install|Bootstrap|Initiali[sz]e|Migrate|Replicate|Sync|Failover|"
+    r"Switchover|Elect|Join|Download|Upload|Deploy|Provision)"
 )
 # Calls that say the test runs long or waits: a fixed 2-second deadline does not fit there.
 _WAIT_CALLS = frozenset(
@@ -64,7 +69,9 @@ _WAIT_CALLS = frozenset(
     }
 )
 _LONG_UNITS = frozenset({"Second", "Minute", "Hour"})
-SHORT_DEADLINE_REASON = "passed straight to one call in a test that does not wait: a 2-second deadline per call fits"
+SHORT_DEADLINE_REASON = (
+    "passed straight to one call in a test that does not wait: a 2-second deadline per call fits"
+)
 T_CONTEXT_REASON = "t.Context() is cancelled only when the test ends; no deadline is added"
 
 
@@ -135,6 +142,7 @@ class TestContext(Transform):
             return []
         findings = []
         self._signals: dict[int, bool] = {}
+        self._call_contexts: CallContexts | None = None
         for node in walk(ctx.tree.root_node):
             if node.type != "call_expression" or call_arguments(node):
                 continue
@@ -157,6 +165,19 @@ class TestContext(Transform):
         life = lifetime_between(call, tvar.owner)
         if life is Lifetime.CLEANUP:
             return None  # the guide's exception
+        top = _top_level_name(call)
+        if top in self._callers(ctx).cleanup:
+            return None  # a helper that runs in cleanups: same exception
+        if top in self._callers(ctx).shared:
+            return ctx.finding(
+                self.id,
+                call,
+                message + " (in a helper called from shared setup or a callback; review by hand)",
+            )
+        if _explained_by_comment(call):
+            return ctx.finding(
+                self.id, call, message + " (a comment next to it discusses this context; review by hand)"
+            )
         if life is Lifetime.UNKNOWN:
             return ctx.finding(
                 self.id, call, message + " (inside a closure that may run after the test; review by hand)"
@@ -177,7 +198,9 @@ class TestContext(Transform):
         if verdict == "cleanup":
             return None
         if verdict == "closure":
-            return ctx.finding(self.id, call, message + " (used in a closure that may run after the test; review by hand)")
+            return ctx.finding(
+                self.id, call, message + " (used in a closure that may run after the test; review by hand)"
+            )
         if verdict == "package":
             return ctx.finding(
                 self.id, call, message + " (the context is kept in package state; review by hand)"
@@ -210,6 +233,11 @@ class TestContext(Transform):
         fix = self._replace(ctx, call, f"{tvar.name}.Context()", T_CONTEXT_REASON, unsafe_reason)
         return ctx.finding(self.id, call, message, fix)
 
+    def _callers(self, ctx: FileContext) -> CallContexts:
+        if self._call_contexts is None:
+            self._call_contexts = call_contexts(ctx.path, ctx.tree)
+        return self._call_contexts
+
     def _deriver(self, expr: Node, ctx_pkg: str) -> Node | None:
         """The `context.WithX(expr, ...)` call when `expr` is its parent-context argument."""
         args = expr.parent
@@ -227,7 +255,7 @@ class TestContext(Transform):
     def _flow(
         self, ctx: FileContext, site: Site, holder: Node, binding: Node | None, variables: list[Node]
     ) -> str:
-        """'local', 'escapes', 'cleanup', 'cleanup-object', 'closure' or 'package' for the context at holder."""
+        """Where the context made at `holder` goes: local, escapes, cleanup(-object), closure, package."""
         owner = site.tvar.owner
         verdict = "local" if _direct_short_call(holder) or variables else "escapes"
         if binding is not None and binding.type == "assignment_statement":
@@ -330,12 +358,14 @@ class TestContext(Transform):
         tvar = site.tvar
         if call_parts(deriver)[1] != "WithTimeout" or not self._helper_fits(ctx, tvar, "WithTimeout"):
             return None
-        if (
-            binding is None
-            or binding.type != "short_var_declaration"
-            or lifetime_between(deriver, tvar.owner) is not Lifetime.SYNC
-        ):
+        if binding is None or binding.type != "short_var_declaration":
             return None
+        if enclosing_functions(binding)[:1] != [tvar.owner] or _in_loop(binding, tvar.owner):
+            return None  # per-poll or per-iteration contexts should end with their closure, not the test
+        duration = call_arguments(deriver)[1]
+        seconds = duration_seconds(duration)
+        if seconds is None or seconds < 1.0:
+            return None  # a short timeout is often the behaviour under test: keep its exact cancel
         left, right = binding.child_by_field_name("left"), binding.child_by_field_name("right")
         if left is None or right is None or len(right.named_children) != 1 or len(left.named_children) != 2:
             return None
@@ -356,7 +386,6 @@ class TestContext(Transform):
             return None
         if _declared_before(binding, text(cancel_var)):
             return None  # `cancel` already existed: `:=` only assigned it
-        duration = call_arguments(deriver)[1]
         helper, imports = self._helper_call(ctx, "WithTimeout", tvar.name, text(duration))
         operator = "=" if _declared_before(binding, text(ctx_var)) else ":="
         return Fix(
@@ -497,7 +526,8 @@ def _direct_short_call(node: Node) -> bool:
     _, name = call_parts(call)
     if not name or _LONG_LIVED.match(name):
         return False
-    return call.parent is None or call.parent.type != "go_statement"
+    # `defer f(ctx)` evaluates the context now and calls later: a deadline would start too early.
+    return call.parent is None or call.parent.type not in ("go_statement", "defer_statement")
 
 
 def _in_loop(use: Node, scope: Node) -> bool:
@@ -621,4 +651,40 @@ def _is_wait_signal(node: Node) -> bool:
             text(node.child_by_field_name("operand")) == "time"
             and text(node.child_by_field_name("field")) in _LONG_UNITS
         )
+    return False
+
+
+_COMMENT_NEAR = re.compile(r"background|t\.context|cancel|deadline|cleanup", re.IGNORECASE)
+_COMMENT_DOC = re.compile(
+    r"context\.background|background\(\)|t\.context\(\)|non-?cancel|uncancel", re.IGNORECASE
+)
+
+
+def _top_level_name(node: Node) -> str:
+    functions = enclosing_functions(node)
+    top = functions[-1] if functions else None
+    return (
+        text(top.child_by_field_name("name"))
+        if top is not None and top.type == "function_declaration"
+        else ""
+    )
+
+
+def _explained_by_comment(call: Node) -> bool:
+    """A comment on the site's lines or the three above (or the function's doc) discusses the context."""
+    stmt = statement_of(call) or call
+    first_row = stmt.start_point[0]
+    functions = enclosing_functions(call)
+    top = functions[-1] if functions else None
+    if top is None:
+        return False
+    for node in walk(top):
+        if node.type == "comment" and first_row - 3 <= node.start_point[0] <= stmt.end_point[0]:
+            if _COMMENT_NEAR.search(text(node)):
+                return True
+    doc = top.prev_named_sibling
+    while doc is not None and doc.type == "comment":
+        if _COMMENT_DOC.search(text(doc)):
+            return True
+        doc = doc.prev_named_sibling
     return False

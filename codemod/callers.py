@@ -1,0 +1,96 @@
+"""Which helper functions of a package run during cleanup or in shared setup, judged by their callers.
+
+A helper such as `func resetGUCs(t *testing.T)` looks like any test function, but when every call of it
+sits in a `t.Cleanup` closure its contexts must outlive `t.Context()`. The package's test files are read
+once per directory and per process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from tree_sitter import Node, Tree
+
+from codemod.gosyntax import call_arguments, call_parts, enclosing_functions, parse, text, walk
+from codemod.testscope import Lifetime, closure_lifetime
+
+
+@dataclass(frozen=True)
+class CallContexts:
+    cleanup: frozenset[str]  # functions called (maybe indirectly) from a cleanup
+    shared: frozenset[str]  # functions called (maybe indirectly) from a closure of unknown lifetime
+
+
+def _top_function(node: Node) -> Node | None:
+    functions = enclosing_functions(node)
+    return functions[-1] if functions else None
+
+
+def _scan(tree: Tree, calls: dict[str, set[str]], roots_cleanup: set[str], roots_shared: set[str]) -> None:
+    for node in walk(tree.root_node):
+        if node.type != "call_expression":
+            continue
+        operand, name = call_parts(node)
+        if not name or operand:
+            if name == "Cleanup":
+                # t.Cleanup(helper): a function value handed over directly.
+                for arg in call_arguments(node):
+                    if arg.type == "identifier":
+                        roots_cleanup.add(text(arg))
+            continue
+        top = _top_function(node)
+        caller = (
+            text(top.child_by_field_name("name"))
+            if top is not None and top.type == "function_declaration"
+            else ""
+        )
+        calls.setdefault(caller, set()).add(name)
+        for func in enclosing_functions(node):
+            if func.type != "func_literal":
+                continue
+            life = closure_lifetime(func)
+            if life is Lifetime.CLEANUP:
+                roots_cleanup.add(name)
+            elif life is Lifetime.UNKNOWN:
+                roots_shared.add(name)
+
+
+def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(calls.get(name, ()))
+    return frozenset(seen)
+
+
+@lru_cache(maxsize=256)
+def _sibling_trees(directory: str, exclude: str) -> tuple[Tree, ...]:
+    trees = []
+    for path in sorted(Path(directory).glob("*_test.go")):
+        if path.name == exclude:
+            continue
+        try:
+            trees.append(parse(path.read_bytes()))
+        except OSError:
+            continue
+    return tuple(trees)
+
+
+def call_contexts(path: str, tree: Tree) -> CallContexts:
+    """Cleanup-only and shared-setup helpers of the package holding `path` (its own tree as given)."""
+    file = Path(path)
+    trees = [tree]
+    if file.parent.is_dir():
+        trees.extend(_sibling_trees(str(file.parent.resolve()), file.name))
+    calls: dict[str, set[str]] = {}
+    cleanup: set[str] = set()
+    shared: set[str] = set()
+    for each in trees:
+        _scan(each, calls, cleanup, shared)
+    return CallContexts(_closure(cleanup, calls), _closure(shared, calls))

@@ -1,0 +1,420 @@
+"""`time.Sleep` followed by assertions becomes `require.Eventually` / `require.EventuallyWithT`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
+from codemod.gosyntax import (
+    ancestors,
+    call_arguments,
+    call_parts,
+    duration_seconds,
+    line_indent,
+    text,
+    walk,
+)
+from codemod.scope import uses_of
+from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var
+from codemod.transform import FileContext, Transform
+
+ASSERT = "github.com/stretchr/testify/assert"
+REQUIRE = "github.com/stretchr/testify/require"
+COLLECT_MIN_TESTIFY = (1, 8, 3)  # first release with EventuallyWithT and CollectT
+
+_BASE_ASSERTIONS = {
+    "True", "False", "Equal", "EqualValues", "Exactly", "NotEqual", "NotEqualValues", "Len", "Contains",
+    "NotContains", "ElementsMatch", "Subset", "NotSubset", "NoError", "Error", "ErrorIs", "NotErrorIs",
+    "ErrorAs", "ErrorContains", "EqualError", "Nil", "NotNil", "Empty", "NotEmpty", "Zero", "NotZero",
+    "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Positive", "Negative", "InDelta", "InEpsilon",
+    "Regexp", "NotRegexp", "JSONEq", "YAMLEq", "FileExists", "DirExists", "Same", "NotSame", "IsType",
+    "Implements", "Condition",
+}  # fmt: skip
+ASSERTIONS = frozenset(_BASE_ASSERTIONS | {f"{name}f" for name in _BASE_ASSERTIONS})
+# "Nothing happened" checks: Eventually would pass at once and check nothing.
+_NEGATIVE_NAMES = frozenset({"False", "Empty", "Zero", "Nil", "NotContains", "NoFileExists", "NoDirExists"})
+_NEGATION = re.compile(
+    r"\b(no|not|never|none|nothing|still|remain|remains|unchanged|stay|stays|without)\b|n't\b", re.IGNORECASE
+)
+# A state change just before the sleep makes a falsy check a wait for that change, not a "still nothing".
+_STATE_CHANGE = re.compile(
+    r"^(Stop|Close|Cancel|Shutdown|Remove|Delete|Kill|Disconnect|Clear|Drain|Reset|Evict|Expire|Release|"
+    r"Unregister|Deregister|Terminate|Unsubscribe|Revoke|Purge|Flush)",
+    re.IGNORECASE,
+)
+# Calls with effects: retrying them would repeat the effect.
+_SIDE_EFFECT = re.compile(
+    r"^(Close|Write|Send|Add|Inc|Dec|Store|Set|Put|Delete|Remove|Push|Pop|Next|Recv|Read|Exec|Do|Start|Stop|"
+    r"Cancel|Publish|Submit|Enqueue|Dequeue|Reset|Swap|CompareAndSwap|Insert|Update|Append|Take|Acquire|"
+    r"Release|Lock|Unlock|Signal|Kill|Flush|Commit|Rollback)",
+)
+_UNITS = {
+    "Nanosecond": 1e-9,
+    "Microsecond": 1e-6,
+    "Millisecond": 1e-3,
+    "Second": 1.0,
+    "Minute": 60.0,
+    "Hour": 3600.0,
+}
+
+
+@dataclass
+class Assertion:
+    statement: Node
+    call: Node
+    package: str  # local name, e.g. "require"
+    name: str  # e.g. "Equal"
+
+
+class SleepThenAssert(Transform):
+    """
+    What it does
+        Turns `time.Sleep(d)` directly followed by testify assertions on the test's `t` into a wait
+        for the condition:
+
+        - a single `require.True(t, cond, msg...)` becomes
+          `require.Eventually(t, func() bool { return cond }, wait, tick, msg...)` (`False`: `!cond`);
+        - anything else (`Equal`, `Len`, `NoError`, several assertions, and statements between the
+          sleep and the assertions that compute what is asserted) becomes
+          `require.EventuallyWithT(t, func(c *assert.CollectT) { ...; assert.Equal(c, ...) }, wait, tick)`,
+          keeping every message. Testify before 1.8.3 has no EventuallyWithT: only `Equal` is
+          rewritten there, with `assert.ObjectsAreEqual`.
+
+        `wait`/`tick` are the guide's constants: 5s/10ms for unit tests, 30s/1s for integration tests
+        (a sleep of a second or more, or a file under an end-to-end tree); `[sleep]` in
+        `.codemod.toml` changes them.
+
+    Why
+        The guide's first anti-pattern: a fixed sleep is either too short (flaky) or too long (slow).
+        Waiting for the condition is both reliable and fast.
+
+    Leaves alone
+        Sleeps with no assertion after them, sleeps inside `for` loops (polling), negative checks
+        ("after 300ms, still nothing happened": `False`, `Empty`, `Zero`, `Nil`, `NotContains`, an
+        `Equal` between a value taken before the sleep and one after, or a message saying "no"/
+        "not"/"still"), sleeps inside `synctest` bubbles (fake clock), assertions on another `t`,
+        and assertion arguments with effects (`Close()`, `Write`, `Send`, `Add`, `Inc`, channel
+        receives). Negative checks and effects are reported: `require.Never` is a human decision.
+
+    Example
+        time.Sleep(100 * time.Millisecond)
+        require.Equal(t, 3, counter.Load())
+        // becomes
+        require.EventuallyWithT(t, func(c *assert.CollectT) {
+            assert.Equal(c, 3, counter.Load())
+        }, 5*time.Second, 10*time.Millisecond)
+
+    Fix safety
+        Always unsafe (applied with --unsafe, or hunk by hunk with --interactive): the condition is
+        retried, so a test that used to fail may now pass for another reason.
+    """
+
+    id = "sleep-then-assert"
+    summary = "time.Sleep followed by assertions: wait for the condition with require.Eventually"
+
+    def run(self, ctx: FileContext) -> list[Finding]:
+        time_pkg = ctx.imports.local_name("time")
+        testing_pkg = ctx.imports.local_name("testing")
+        if time_pkg is None or testing_pkg is None:
+            return []
+        packages = {n: p for p in (ASSERT, REQUIRE) if (n := ctx.imports.local_name(p))}
+        if not packages:
+            return []
+        findings = []
+        for node in walk(ctx.tree.root_node):
+            if node.type != "expression_statement" or not node.named_children:
+                continue
+            call = node.named_children[0]
+            if call.type != "call_expression" or call_parts(call) != (time_pkg, "Sleep"):
+                continue
+            finding = self._site(ctx, node, call, packages)
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    def _site(self, ctx: FileContext, sleep: Node, call: Node, packages: dict[str, str]) -> Finding | None:
+        tvar = test_var(sleep, ctx.imports.local_name("testing"))
+        if tvar is None or tvar.kind != "T" or sleep.parent is None or sleep.parent.type != "statement_list":
+            return None
+        if lifetime_between(sleep, tvar.owner) is not Lifetime.SYNC or _in_loop_or_bubble(sleep, tvar.owner):
+            return None
+        compute, assertions = _following(sleep, packages)
+        if not assertions or any(_first_arg(a) != tvar.name for a in assertions[:1]):
+            return None
+        assertions = _prefix_on(assertions, tvar.name)
+        message = f"time.Sleep then {len(assertions)} assertion(s): wait for the condition instead"
+        problem = self._problem(sleep, compute, assertions, tvar)
+        if problem is not None:
+            return ctx.finding(self.id, call, f"{message} ({problem}; review by hand)")
+        fix = self._fix(ctx, sleep, call, compute, assertions, tvar)
+        if isinstance(fix, str):
+            return ctx.finding(self.id, call, f"{message} ({fix})")
+        return ctx.finding(self.id, call, message, fix)
+
+    def _problem(
+        self, sleep: Node, compute: list[Node], assertions: list[Assertion], tvar: TestVar
+    ) -> str | None:
+        """Why this site must not be rewritten, or None."""
+        for assertion in assertions:
+            if _negative(sleep, assertion):
+                return "a negative check: Eventually would pass at once; consider require.Never"
+            args = call_arguments(assertion.call)[1:]
+            if any(_has_effect(a) for a in args):
+                return "an assertion argument has effects that a retry would repeat"
+            if any(_mentions(a, tvar.name) for a in args):
+                return f"an assertion argument uses {tvar.name}"
+        for statement in compute:
+            if statement.type not in ("short_var_declaration", "assignment_statement"):
+                return "statements between the sleep and the assertions"
+            if _has_effect(statement) or _mentions(statement, tvar.name):
+                return "a statement between the sleep and the assertions has effects"
+            if any(_used_after(statement, assertions[-1].statement)):
+                return "a value computed after the sleep is used after the assertions"
+            if statement.type == "assignment_statement":
+                return "an assignment between the sleep and the assertions"
+        return None
+
+    def _fix(
+        self,
+        ctx: FileContext,
+        sleep: Node,
+        call: Node,
+        compute: list[Node],
+        assertions: list[Assertion],
+        tvar: TestVar,
+    ) -> Fix | str:
+        wait, tick = self._timing(ctx, call)
+        fatal = any(a.package == "require" for a in assertions)
+        outer_path = REQUIRE if fatal else ASSERT
+        outer = ctx.imports.name_for(outer_path)
+        indent = line_indent(ctx.source, sleep.start_byte)
+        start = sleep.start_byte
+        end = assertions[-1].statement.end_byte
+        imports = [ImportRequest(outer_path, outer)]
+        only = assertions[0]
+        if not compute and len(assertions) == 1 and only.name in ("True", "False", "Truef", "Falsef"):
+            args = call_arguments(only.call)
+            cond = text(args[1])
+            if only.name.startswith("False"):
+                cond = f"!{cond}" if _simple(args[1]) else f"!({cond})"
+            rest = "".join(f", {text(a)}" for a in args[2:])
+            closure = f"func() bool {{\n{indent}\treturn {cond}\n{indent}}}"
+            body = f"{outer}.Eventually({tvar.name}, {closure}, {wait}, {tick}{rest})"
+            return self._make(start, end, body, imports)
+        version = ctx.project.testify_version
+        if version is not None and version < COLLECT_MIN_TESTIFY:
+            return "testify is older than 1.8.3 (no EventuallyWithT); not rewritten"
+        assert_name = ctx.imports.name_for(ASSERT)
+        imports.append(ImportRequest(ASSERT, assert_name))
+        collector = _free_name(ctx, [*compute, *(a.statement for a in assertions)], ("c", "collect", "ct"))
+        if collector is None:
+            return "no free name for the collector"
+        inner_lines = []
+        for statement in compute:
+            inner_lines.append(_reindent(ctx.source, statement, indent))
+        for assertion in assertions:
+            inner_lines.append(
+                _reindent(ctx.source, assertion.statement, indent, (assertion, assert_name, collector))
+            )
+        inner = "\n".join(f"{indent}\t{line}" for line in inner_lines)
+        if any("\n" in text(n) and "`" in text(n) for n in [*compute, *(a.statement for a in assertions)]):
+            return "a raw string spans lines; not moved"
+        between = ctx.source[sleep.end_byte : assertions[0].statement.start_byte].decode()
+        if "//" in between or "/*" in between:
+            return "comments between the sleep and the assertions; not moved"
+        body = (
+            f"{outer}.EventuallyWithT({tvar.name}, func({collector} *{assert_name}.CollectT) {{\n"
+            f"{inner}\n{indent}}}, {wait}, {tick})"
+        )
+        return self._make(start, end, body, imports)
+
+    def _make(self, start: int, end: int, body: str, imports: list[ImportRequest]) -> Fix:
+        return Fix(
+            edits=(Edit(start, end, body),),
+            safety=Safety.UNSAFE,
+            reason="the condition is retried until it holds: a failing test may now pass for another reason",
+            add_imports=tuple(imports),
+            maybe_unused_imports=("time",),
+        )
+
+    def _timing(self, ctx: FileContext, sleep_call: Node) -> tuple[str, str]:
+        args = call_arguments(sleep_call)
+        seconds = duration_seconds(args[0]) if args else None
+        if args and args[0].type in ("int_literal", "float_literal") and seconds is not None:
+            seconds *= 1e-9  # a bare number is nanoseconds
+        settings = ctx.settings
+        if ctx.project.integration or (seconds is not None and seconds >= 1.0):
+            return settings.integration_wait, settings.integration_tick
+        return settings.unit_wait, settings.unit_tick
+
+
+def _following(sleep: Node, packages: dict[str, str]) -> tuple[list[Node], list[Assertion]]:
+    """Statements right after the sleep: (compute statements, then consecutive assertions)."""
+    compute: list[Node] = []
+    assertions: list[Assertion] = []
+    node = sleep.next_named_sibling
+    while node is not None:
+        if node.type == "comment":
+            node = node.next_named_sibling
+            continue
+        assertion = _assertion(node, packages)
+        if assertion is not None:
+            assertions.append(assertion)
+        elif assertions:
+            break
+        elif len(compute) < 3 and node.type in ("short_var_declaration", "assignment_statement"):
+            compute.append(node)
+        else:
+            break
+        node = node.next_named_sibling
+    return compute, assertions
+
+
+def _assertion(statement: Node, packages: dict[str, str]) -> Assertion | None:
+    if statement.type != "expression_statement" or not statement.named_children:
+        return None
+    call = statement.named_children[0]
+    if call.type != "call_expression":
+        return None
+    operand, name = call_parts(call)
+    if operand not in packages or name not in ASSERTIONS:
+        return None
+    return Assertion(statement, call, "require" if packages[operand] == REQUIRE else "assert", name)
+
+
+def _first_arg(assertion: Assertion) -> str:
+    args = call_arguments(assertion.call)
+    return text(args[0]) if args else ""
+
+
+def _prefix_on(assertions: list[Assertion], tname: str) -> list[Assertion]:
+    """The run of assertions on `tname`; an assertion on another t ends it."""
+    out = []
+    for assertion in assertions:
+        if _first_arg(assertion) != tname:
+            break
+        out.append(assertion)
+    return out
+
+
+def _in_loop_or_bubble(node: Node, owner: Node) -> bool:
+    """A `for` loop inside the test (polling), or a synctest bubble anywhere around it (fake clock)."""
+    in_owner = True
+    for anc in ancestors(node):
+        if anc == owner:
+            in_owner = False
+        if in_owner and anc.type == "for_statement":
+            return True
+        if anc.type == "call_expression":
+            operand, name = call_parts(anc)
+            if operand == "synctest" and name in ("Test", "Run"):
+                return True
+    return False
+
+
+def _negative(sleep: Node, assertion: Assertion) -> bool:
+    args = call_arguments(assertion.call)
+    messages = [text(a) for a in args if a.type in ("interpreted_string_literal", "raw_string_literal")]
+    if any(_NEGATION.search(m) for m in messages):
+        return True
+    base = assertion.name.removesuffix("f")
+    if base == "Len" and len(args) >= 3 and text(args[2]) == "0":
+        return not _state_change_before(sleep)
+    if base in _NEGATIVE_NAMES:
+        return not _state_change_before(sleep)
+    if base in ("Equal", "EqualValues", "Exactly") and len(args) >= 3:
+        return _snapshot_before(sleep, args[1]) or _snapshot_before(sleep, args[2])
+    return False
+
+
+def _state_change_before(sleep: Node) -> bool:
+    previous = sleep.prev_named_sibling
+    while previous is not None and previous.type == "comment":
+        previous = previous.prev_named_sibling
+    if previous is None:
+        return False
+    calls = [n for n in walk(previous) if n.type == "call_expression"]
+    return any(_STATE_CHANGE.match(call_parts(c)[1] or "") for c in calls)
+
+
+def _snapshot_before(sleep: Node, arg: Node) -> bool:
+    """`arg` names a value read before the sleep (count2 := x.Count(); sleep; Equal(count2, x.Count()))."""
+    if arg.type != "identifier":
+        return False
+    name = text(arg)
+    previous = sleep.prev_named_sibling
+    for _ in range(6):
+        if previous is None:
+            return False
+        if previous.type in ("short_var_declaration", "assignment_statement"):
+            left = previous.child_by_field_name("left")
+            right = previous.child_by_field_name("right")
+            if left is not None and any(text(n) == name for n in left.named_children):
+                return right is not None and any(n.type == "call_expression" for n in walk(right))
+        previous = previous.prev_named_sibling
+    return False
+
+
+def _has_effect(node: Node) -> bool:
+    for child in walk(node):
+        if child.type == "unary_expression" and text(child).startswith("<-"):
+            return True
+        if child.type in ("inc_statement", "dec_statement", "send_statement", "func_literal"):
+            return True
+        if child.type == "call_expression":
+            _, name = call_parts(child)
+            if _SIDE_EFFECT.match(name or ""):
+                return True
+    return False
+
+
+def _mentions(node: Node, name: str) -> bool:
+    return any(n.type == "identifier" and text(n) == name for n in walk(node))
+
+
+def _used_after(statement: Node, last: Node) -> list[Node]:
+    scope = statement.parent
+    if scope is None:
+        return []
+    left = statement.child_by_field_name("left")
+    names = [
+        text(n) for n in (left.named_children if left else []) if n.type == "identifier" and text(n) != "_"
+    ]
+    return [u for name in names for u in uses_of(scope, name, last.end_byte)]
+
+
+def _simple(node: Node) -> bool:
+    return node.type in ("identifier", "call_expression", "selector_expression", "index_expression")
+
+
+def _free_name(ctx: FileContext, nodes: list[Node], candidates: tuple[str, ...]) -> str | None:
+    used = {text(n) for node in nodes for n in walk(node) if n.type == "identifier"}
+    return next((c for c in candidates if c not in used), None)
+
+
+def _reindent(
+    source: bytes, statement: Node, indent: str, rewrite: tuple[Assertion, str, str] | None = None
+) -> str:
+    """The statement's text one level deeper; an assertion is aimed at the collector."""
+    start, end = statement.start_byte, statement.end_byte
+    edits: list[tuple[int, int, str]] = []
+    if rewrite is not None:
+        assertion, assert_name, collector = rewrite
+        function = assertion.call.child_by_field_name("function")
+        operand = function.child_by_field_name("operand") if function is not None else None
+        first = call_arguments(assertion.call)[0]
+        if operand is not None:
+            edits.append((operand.start_byte, operand.end_byte, assert_name))
+        edits.append((first.start_byte, first.end_byte, collector))
+    out = []
+    pos = start
+    for e_start, e_end, new in sorted(edits):
+        out.append(source[pos:e_start].decode())
+        out.append(new)
+        pos = e_end
+    out.append(source[pos:end].decode())
+    joined = "".join(out)
+    return joined.replace("\n", "\n\t")
