@@ -32,8 +32,8 @@ demo: install
 	@$(WITH_GO) cd examples && ../$(BIN)/codemod apply --dry-run ./...
 
 lint: install
-	$(BIN)/ruff check codemod transforms tests bench
-	$(BIN)/ruff format --check codemod transforms tests bench
+	$(BIN)/ruff check codemod transforms tests $(wildcard bench)
+	$(BIN)/ruff format --check codemod transforms tests $(wildcard bench)
 
 typecheck: install
 	$(BIN)/mypy
