@@ -50,6 +50,7 @@ _SIDE_EFFECT = re.compile(
     r"^(Close|Write|Send|Add|Inc|Dec|Store|Set|Put|Delete|Remove|Push|Pop|Next|Recv|Read|Exec|Do|Start|Stop|"
     r"Cancel|Publish|Submit|Enqueue|Dequeue|Reset|Swap|CompareAndSwap|Insert|Update|Append|Take|Acquire|"
     r"Release|Lock|Unlock|Signal|Kill|Flush|Commit|Rollback)",
+    re.IGNORECASE,
 )
 _UNITS = {
     "Nanosecond": 1e-9,
@@ -147,6 +148,8 @@ class SleepThenAssert(Transform):
         assertions = _prefix_on(assertions, tvar.name)
         message = f"time.Sleep then {len(assertions)} assertion(s): wait for the condition instead"
         problem = self._problem(sleep, compute, assertions, tvar)
+        if problem is None and _time_is_the_subject(sleep, compute, assertions):
+            problem = "the sleep is the time under test (durations, timeouts, expiry)"
         if problem is not None:
             return ctx.finding(self.id, call, f"{message} ({problem}; review by hand)")
         fix = self._fix(ctx, sleep, call, compute, assertions, tvar)
@@ -330,12 +333,32 @@ def _negative(sleep: Node, assertion: Assertion) -> bool:
     return False
 
 
+_TIME_SUBJECT = re.compile(
+    r"duration|elapsed|since|timeout|timed.?out|expir|deadline|ttl|\bage\b|stale|idle|grace|halfway|backoff|"
+    r"rate|interval|period|debounce|throttle",
+    re.IGNORECASE,
+)
+
+
+def _time_is_the_subject(sleep: Node, compute: list[Node], assertions: list[Assertion]) -> bool:
+    """Whether the test measures the passage of time itself: then the sleep is the point, not a wait."""
+    nearby = [text(n) for n in (*compute, *(a.statement for a in assertions))]
+    comment = sleep.prev_named_sibling
+    while comment is not None and comment.type == "comment":
+        nearby.append(text(comment))
+        comment = comment.prev_named_sibling
+    trailing = sleep.next_named_sibling
+    if trailing is not None and trailing.type == "comment" and trailing.start_point[0] == sleep.end_point[0]:
+        nearby.append(text(trailing))
+    return any(_TIME_SUBJECT.search(chunk) for chunk in nearby)
+
+
 def _state_change_before(sleep: Node) -> bool:
     previous = sleep.prev_named_sibling
     while previous is not None and previous.type == "comment":
         previous = previous.prev_named_sibling
-    if previous is None:
-        return False
+    if previous is None or previous.type in ("defer_statement", "go_statement"):
+        return False  # a deferred call has not happened yet
     calls = [n for n in walk(previous) if n.type == "call_expression"]
     return any(_STATE_CHANGE.match(call_parts(c)[1] or "") for c in calls)
 
