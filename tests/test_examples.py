@@ -14,7 +14,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 def codemod(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "codemod", *args], cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL
+        [sys.executable, "-m", "codemod", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
 
 
