@@ -105,3 +105,12 @@ def run_case(case: Case, source: bytes) -> FileResult:
 def output_of(case: Case, source: bytes) -> bytes:
     result = run_case(case, source)
     return result.new if result.new is not None else source
+
+
+def findings_of(case: Case, source: bytes) -> str:
+    """One line per finding, as `codemod check` prints them (with the fix's safety)."""
+    lines = []
+    for finding in run_case(case, source).findings:
+        fixable = "" if finding.fix is None else f" [{finding.fix.safety.value} fix]"
+        lines.append(f"{finding.line}:{finding.column}: {finding.transform_id} {finding.message}{fixable}\n")
+    return "".join(lines)

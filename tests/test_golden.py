@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.goldens import Case, all_cases, output_of
+from tests.goldens import Case, all_cases, findings_of, output_of
 
 CASES = all_cases()
 
@@ -21,6 +21,18 @@ def test_golden(case: Case, request: pytest.FixtureRequest) -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_golden_findings(case: Case, request: pytest.FixtureRequest) -> None:
+    """What `codemod check` reports for the input: fixes and the sites left for a human."""
+    expected_path = case.input.with_suffix(".findings")
+    actual = findings_of(case, case.input.read_bytes())
+    if request.config.getoption("--update-golden"):
+        expected_path.write_text(actual)
+        return
+    assert expected_path.exists(), f"missing {expected_path}; run pytest --update-golden and review it"
+    assert actual == expected_path.read_text()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_golden_is_a_fixpoint(case: Case) -> None:
     golden = case.golden.read_bytes()
     assert output_of(case, golden) == golden, "a second run changed the golden output"
@@ -32,3 +44,4 @@ def test_enough_cases_per_transform() -> None:
         counts[case.transform] = counts.get(case.transform, 0) + 1
     assert counts.get("test-context", 0) >= 20
     assert counts.get("sleep-then-assert", 0) >= 20
+    assert counts.get("hardcoded-port", 0) >= 15
