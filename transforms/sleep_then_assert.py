@@ -288,6 +288,11 @@ def _assertion(statement: Node, packages: dict[str, str]) -> Assertion | None:
     return Assertion(statement, call, "require" if packages[operand] == REQUIRE else "assert", name)
 
 
+def following_assertions(sleep: Node, packages: dict[str, str]) -> list[Assertion]:
+    """The assertions that follow a sleep statement (for the report-only sleep transform)."""
+    return _following(sleep, packages)[1]
+
+
 def _first_arg(assertion: Assertion) -> str:
     args = call_arguments(assertion.call)
     return text(args[0]) if args else ""

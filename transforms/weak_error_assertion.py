@@ -1,0 +1,78 @@
+"""`require.Error(t, err)` with no check of which error: reported, never rewritten."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from codemod.edits import Finding
+from codemod.gosyntax import call_arguments, call_parts, text, walk
+from codemod.transform import FileContext, Transform
+
+TESTIFY = ("github.com/stretchr/testify/require", "github.com/stretchr/testify/assert")
+WEAK = frozenset({"Error", "Errorf"})
+
+
+class WeakErrorAssertion(Transform):
+    """
+    What it does
+        Reports `require.Error(t, err)` / `assert.Error(t, err)` statements that are not followed by
+        a check of which error it is (`ErrorIs`, `ErrorAs`, `ErrorContains`, `EqualError`, a code
+        or message check: any next statement that reads the same error).
+
+    Why
+        The guide's "Weak Error Assertions": any error passes, so the test can pass for the wrong
+        reason (a typo in a query, a closed connection) and hide the bug it was written for.
+
+    Leaves alone
+        An `Error` whose next statement inspects the same error, and `Error` used as a condition
+        (`if assert.Error(t, err) { ... }`).
+
+    Example
+        err := store.Delete(ctx, "missing")
+        require.Error(t, err)                    // reported
+        require.ErrorIs(t, err, ErrNotFound)     // ...unless this follows
+
+    Fix safety
+        No fix: which error is expected is a human decision.
+    """
+
+    id = "weak-error-assertion"
+    summary = "require.Error without checking which error: report"
+    fixes = False
+
+    def run(self, ctx: FileContext) -> list[Finding]:
+        packages = {name for path in TESTIFY if (name := ctx.imports.local_name(path))}
+        if not packages:
+            return []
+        findings = []
+        for node in walk(ctx.tree.root_node):
+            if node.type != "expression_statement" or not node.named_children:
+                continue
+            call = node.named_children[0]
+            if call.type != "call_expression":
+                continue
+            operand, name = call_parts(call)
+            args = call_arguments(call)
+            if operand not in packages or name not in WEAK or len(args) < 2:
+                continue
+            if _inspected_next(node, text(args[1])):
+                continue
+            findings.append(
+                ctx.finding(
+                    self.id,
+                    call,
+                    f"{operand}.{name} accepts any error: check which one (ErrorIs, ErrorAs, ErrorContains)",
+                )
+            )
+        return findings
+
+
+def _inspected_next(statement: Node, error_text: str) -> bool:
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if following is None:
+        return False
+    if error_text.isidentifier():
+        return any(n.type == "identifier" and text(n) == error_text for n in walk(following))
+    return error_text in text(following)
