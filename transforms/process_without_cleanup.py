@@ -77,6 +77,8 @@ class ProcessWithoutCleanup(Transform):
             return None  # not an exec.Cmd made here
         if _cleaned_up(owner, cmd) or any(mark in text(creation) for mark in _TEST_CONTEXT_MARKS):
             return None
+        if _commented_above(ctx.source, creation):
+            return None  # a comment explains the process's lifetime: the documented exception
         return ctx.finding(
             self.id,
             start,
@@ -115,3 +117,9 @@ def _cleaned_up(owner: Node, cmd: str) -> bool:
 
 def _mentions(node: Node, name: str) -> bool:
     return any(n.type == "identifier" and text(n) == name for n in walk(node))
+
+
+def _commented_above(source: bytes, node: Node) -> bool:
+    row = node.start_point[0]
+    lines = source.split(b"\n")
+    return any(lines[r].strip().startswith(b"//") for r in range(max(0, row - 3), row))

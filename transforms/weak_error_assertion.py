@@ -67,12 +67,33 @@ class WeakErrorAssertion(Transform):
         return findings
 
 
-def _inspected_next(statement: Node, error_text: str) -> bool:
+def _inspected_next(statement: Node, error_text: str, lookahead: int = 3) -> bool:
+    """Whether one of the next few statements reads the error (`var pgErr ...` may come first)."""
     following = statement.next_named_sibling
-    while following is not None and following.type == "comment":
+    seen = 0
+    while following is not None and seen < lookahead:
+        if following.type != "comment":
+            seen += 1
+            if error_text.isidentifier():
+                if any(
+                    n.type == "identifier" and text(n) == error_text and not _assigned(n)
+                    for n in walk(following)
+                ):
+                    return True
+            elif error_text in text(following):
+                return True
         following = following.next_named_sibling
-    if following is None:
-        return False
-    if error_text.isidentifier():
-        return any(n.type == "identifier" and text(n) == error_text for n in walk(following))
-    return error_text in text(following)
+    return False
+
+
+def _assigned(identifier: Node) -> bool:
+    """`err` on the left of `=`/`:=`: a new value, not a look at the old one."""
+    parent = identifier.parent
+    holder = parent.parent if parent is not None else None
+    return (
+        parent is not None
+        and parent.type == "expression_list"
+        and holder is not None
+        and holder.type in ("assignment_statement", "short_var_declaration")
+        and holder.child_by_field_name("left") == parent
+    )
