@@ -75,10 +75,10 @@ def _inspected_next(statement: Node, error_text: str, lookahead: int = 3) -> boo
         if following.type != "comment":
             seen += 1
             if error_text.isidentifier():
-                if any(
-                    n.type == "identifier" and text(n) == error_text and not _assigned(n)
-                    for n in walk(following)
-                ):
+                mentions = [n for n in walk(following) if n.type == "identifier" and text(n) == error_text]
+                if any(_assigned(n) for n in mentions):
+                    return False  # err gets a new value: later reads are not about this error
+                if mentions:
                     return True
             elif error_text in text(following):
                 return True
