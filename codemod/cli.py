@@ -13,7 +13,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from codemod import __version__
+from codemod import __version__, review
 from codemod.config import ConfigError, Settings, find_config, load_settings
 from codemod.diff import render_diff, unified_diff
 from codemod.edits import Finding, Safety
@@ -93,6 +93,7 @@ def _with_common(func: Any) -> Any:
 @click.option("--dry-run", is_flag=True, help="Write nothing; print a unified diff.")
 @click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe.")
 @click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff", show_default=True)
+@click.option("--interactive", is_flag=True, help="Offer each fix, safe or unsafe, like `git add -p`.")
 def apply(
     paths: tuple[str, ...],
     select: str | None,
@@ -103,9 +104,16 @@ def apply(
     dry_run: bool,
     unsafe: bool,
     fmt: str,
+    interactive: bool,
 ) -> None:
     """Fix the files under PATHS (default: .; Go-style ./... works too)."""
     settings, ids = _load(paths, config, select, ignore)
+    if interactive:
+        problem = review.usage_problem(dry_run, fmt)
+        if problem:
+            raise click.UsageError(problem)
+        out, err = _console(no_color, stderr=False), _console(no_color, stderr=True)
+        sys.exit(review.run(list(paths) or ["."], settings, ids, out, err))
     allow_unsafe = unsafe or settings.unsafe
     err = _console(no_color, stderr=True)
     out = _console(no_color, stderr=False)
