@@ -28,7 +28,19 @@ def _top_function(node: Node) -> Node | None:
     return functions[-1] if functions else None
 
 
-def _scan(tree: Tree, calls: dict[str, set[str]], roots_cleanup: set[str], roots_shared: set[str]) -> None:
+@dataclass(frozen=True)
+class _Scan:
+    """What one file says: who calls whom, and which names are called from cleanups or callbacks."""
+
+    calls: tuple[tuple[str, frozenset[str]], ...]
+    cleanup: frozenset[str]
+    shared: frozenset[str]
+
+
+def _scan(tree: Tree) -> _Scan:
+    calls: dict[str, set[str]] = {}
+    roots_cleanup: set[str] = set()
+    roots_shared: set[str] = set()
     for node in walk(tree.root_node):
         if node.type != "call_expression":
             continue
@@ -40,14 +52,15 @@ def _scan(tree: Tree, calls: dict[str, set[str]], roots_cleanup: set[str], roots
                     if arg.type == "identifier":
                         roots_cleanup.add(text(arg))
             continue
-        top = _top_function(node)
+        functions = enclosing_functions(node)
+        top = functions[-1] if functions else None
         caller = (
             text(top.child_by_field_name("name"))
             if top is not None and top.type == "function_declaration"
             else ""
         )
         calls.setdefault(caller, set()).add(name)
-        for func in enclosing_functions(node):
+        for func in functions:
             if func.type != "func_literal":
                 continue
             life = closure_lifetime(func)
@@ -55,6 +68,9 @@ def _scan(tree: Tree, calls: dict[str, set[str]], roots_cleanup: set[str], roots
                 roots_cleanup.add(name)
             elif life is Lifetime.UNKNOWN:
                 roots_shared.add(name)
+    return _Scan(
+        tuple((k, frozenset(v)) for k, v in calls.items()), frozenset(roots_cleanup), frozenset(roots_shared)
+    )
 
 
 def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:
@@ -70,27 +86,29 @@ def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _sibling_trees(directory: str, exclude: str) -> tuple[Tree, ...]:
-    trees = []
+def _directory_scans(directory: str) -> tuple[tuple[str, _Scan], ...]:
+    """Every test file of a directory, scanned once per process."""
+    scans = []
     for path in sorted(Path(directory).glob("*_test.go")):
-        if path.name == exclude:
-            continue
         try:
-            trees.append(parse(path.read_bytes()))
+            scans.append((path.name, _scan(parse(path.read_bytes()))))
         except OSError:
             continue
-    return tuple(trees)
+    return tuple(scans)
 
 
 def call_contexts(path: str, tree: Tree) -> CallContexts:
     """Cleanup-only and shared-setup helpers of the package holding `path` (its own tree as given)."""
     file = Path(path)
-    trees = [tree]
+    scans = [_scan(tree)]
     if file.parent.is_dir():
-        trees.extend(_sibling_trees(str(file.parent.resolve()), file.name))
+        scans.extend(scan for name, scan in _directory_scans(str(file.parent.resolve())) if name != file.name)
     calls: dict[str, set[str]] = {}
     cleanup: set[str] = set()
     shared: set[str] = set()
-    for each in trees:
-        _scan(each, calls, cleanup, shared)
+    for scan in scans:
+        for caller, callees in scan.calls:
+            calls.setdefault(caller, set()).update(callees)
+        cleanup |= scan.cleanup
+        shared |= scan.shared
     return CallContexts(_closure(cleanup, calls), _closure(shared, calls))

@@ -116,9 +116,11 @@ class HardcodedPort(Transform):
         if testing_pkg is None:
             return []
         findings: list[Finding] = []
-        for decl in ctx.tree.root_node.children:
-            if decl.type == "function_declaration":
-                findings.extend(self._function(ctx, decl, testing_pkg))
+        candidates = [n for n in ctx.nodes("interpreted_string_literal") if _PORT_HINT.search(text(n))]
+        candidates += [n for n in ctx.nodes("int_literal") if _int_port_context(n)]
+        functions = {top.start_byte: top for n in candidates if (top := _top_function(n)) is not None}
+        for decl in sorted(functions.values(), key=lambda f: f.start_byte):
+            findings.extend(self._function(ctx, decl, testing_pkg))
         findings.extend(self._package_constants(ctx, testing_pkg))
         return findings
 
@@ -136,7 +138,7 @@ class HardcodedPort(Transform):
         for occurrence in _occurrences(body):
             groups[occurrence.port].append(occurrence)
         findings = []
-        taken: set[str] = {text(n) for n in walk(func) if n.type == "identifier"}
+        taken: set[str] | None = None
         for port, occurrences in sorted(groups.items()):
             for occurrence in occurrences:
                 occurrence.sinks = _sinks(occurrence, func)
@@ -151,6 +153,8 @@ class HardcodedPort(Transform):
             if problem is not None:
                 findings.append(ctx.finding(self.id, first.node, f"{message} ({problem}; review by hand)"))
                 continue
+            if taken is None:
+                taken = {text(n) for n in walk(func) if n.type == "identifier"}
             fix = self._fix(ctx, func, body, tname, occurrences, sinks, taken)
             findings.append(ctx.finding(self.id, first.node, message, fix))
         return findings
@@ -297,6 +301,15 @@ def _other_mentions(func: Node, port: int, occurrences: list[Occurrence]) -> str
             return f"{port} also appears in other text"
         occurrences.append(Occurrence(node, port, "embedded", raw[1:-1]))
     return None
+
+
+_PORT_HINT = re.compile(r':[1-9][0-9]{0,4}\b|port|^"[1-9][0-9]{0,4}"$', re.IGNORECASE)
+
+
+def _top_function(node: Node) -> Node | None:
+    functions = enclosing_functions(node)
+    top = functions[-1] if functions else None
+    return top if top is not None and top.type == "function_declaration" else None
 
 
 def _valid(occurrence: Occurrence) -> Occurrence | None:

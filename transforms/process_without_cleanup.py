@@ -53,9 +53,7 @@ class ProcessWithoutCleanup(Transform):
         if exec_pkg is None or testing_pkg is None:
             return []
         findings = []
-        for node in walk(ctx.tree.root_node):
-            if node.type != "call_expression":
-                continue
+        for node in ctx.nodes("call_expression"):
             operand, name = call_parts(node)
             if operand and name == "Start" and not call_arguments(node):
                 finding = self._start(ctx, node, operand, exec_pkg, testing_pkg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from codemod.edits import Finding
-from codemod.gosyntax import ancestors, call_parts, walk
+from codemod.gosyntax import ancestors, call_parts
 from codemod.testscope import test_var
 from codemod.transform import FileContext, Transform
 from transforms.sleep_then_assert import ASSERT, REQUIRE, following_assertions
@@ -47,8 +47,8 @@ class SleepWithoutCondition(Transform):
             return []
         packages = {n: p for p in (ASSERT, REQUIRE) if (n := ctx.imports.local_name(p))}
         findings = []
-        for node in walk(ctx.tree.root_node):
-            if node.type != "call_expression" or call_parts(node) != (time_pkg, "Sleep"):
+        for node in ctx.nodes("call_expression"):
+            if call_parts(node) != (time_pkg, "Sleep"):
                 continue
             if test_var(node, testing_pkg) is None or _in_bubble(node) or _documented(ctx.source, node):
                 continue

@@ -143,8 +143,8 @@ class TestContext(Transform):
         findings = []
         self._signals: dict[int, bool] = {}
         self._call_contexts: CallContexts | None = None
-        for node in walk(ctx.tree.root_node):
-            if node.type != "call_expression" or call_arguments(node):
+        for node in ctx.nodes("call_expression"):
+            if call_arguments(node):
                 continue
             op, name = call_parts(node)
             if op != ctx_pkg or name not in ("Background", "TODO"):

@@ -45,8 +45,8 @@ class WeakErrorAssertion(Transform):
         if not packages:
             return []
         findings = []
-        for node in walk(ctx.tree.root_node):
-            if node.type != "expression_statement" or not node.named_children:
+        for node in ctx.nodes("expression_statement"):
+            if not node.named_children:
                 continue
             call = node.named_children[0]
             if call.type != "call_expression":
