@@ -19,7 +19,10 @@ from codemod.diff import render_diff, unified_diff
 from codemod.edits import Finding, Safety
 from codemod.engine import FileResult
 from codemod.files import WriteRefused, discover, write_atomic
+from codemod.gitdiff import GitError, changed_lines
+from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
 from codemod.runner import default_jobs, run_files
+from codemod.suppress import Directive
 from codemod.transform import all_transforms, select_transforms
 
 
@@ -218,7 +221,20 @@ def _fix_records(result: FileResult) -> list[dict[str, Any]]:
 
 @main.command()
 @_with_common
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "github"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--report-unused-ignores", is_flag=True, help="Also report //codemod:ignore comments that match nothing."
+)
+@click.option("--new-from-rev", metavar="REV", help="Only report findings on lines changed since REV (git).")
+@click.option(
+    "--no-cache", is_flag=True, help="Analyse every file again (default: reuse results of unchanged files)."
+)
 def check(
     paths: tuple[str, ...],
     select: str | None,
@@ -227,41 +243,50 @@ def check(
     jobs: int | None,
     no_color: bool,
     fmt: str,
+    report_unused_ignores: bool,
+    new_from_rev: str | None,
+    no_cache: bool,
 ) -> None:
-    """Report what is left, without changing files. Exit 1 when there are findings."""
+    """Report what is left, without changing files. Exit 1 on findings, 0 when clean, 2 on errors."""
     settings, ids = _load(paths, config, select, ignore)
     err = _console(no_color, stderr=True)
+    changed = None
+    if new_from_rev:
+        try:
+            changed = changed_lines(new_from_rev, Path(paths[0] if paths else ".").resolve())
+        except GitError as exc:
+            raise click.UsageError(f"--new-from-rev {new_from_rev}: {exc}") from None
     files, messages = discover(list(paths) or ["."], settings.exclude)
     for message in messages:
         err.print(f"codemod: {message}", markup=False)
-    findings: list[tuple[str, Finding]] = []
+    reported: list[Reported] = []
     stats: Counter[str] = Counter()
-    for result in run_files(files, replace(settings), ids, False, jobs or default_jobs()):
+    for result in run_files(files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache):
         _report_skip(err, result, stats)
-        findings.extend((_display(result.path), f) for f in result.findings)
+        found = list(result.findings)
+        if report_unused_ignores:
+            found += [_unused_ignore(d) for d in result.unused_ignores]
+        if changed is not None:
+            lines = changed.get(Path(result.path).resolve(), set())
+            found = [f for f in found if lines is None or f.line in lines]
+        reported.extend(Reported(_display(result.path), f) for f in found)
     if fmt == "json":
-        click.echo(json.dumps([_finding_record(p, f) for p, f in findings], indent=2))
+        click.echo(json.dumps(as_records(reported), indent=2))
+    elif fmt == "sarif":
+        click.echo(json.dumps(as_sarif(reported, ids), indent=2))
+    elif fmt == "github":
+        click.echo(as_github(reported), nl=False)
     else:
-        for path, finding in findings:
-            fixable = "" if finding.fix is None else f" [{finding.fix.safety.value} fix]"
-            click.echo(
-                f"{path}:{finding.line}:{finding.column}: {finding.transform_id} {finding.message}{fixable}"
-            )
-    err.print(f"codemod: {len(findings)} findings in {len(files)} files", markup=False)
-    sys.exit(1 if findings else 0)
+        click.echo(as_text(reported), nl=False)
+    sys.stdout.flush()
+    err.print(f"codemod: {len(reported)} findings in {len(files)} files", markup=False)
+    sys.exit(2 if stats["problems"] else 1 if reported else 0)
 
 
-def _finding_record(path: str, finding: Finding) -> dict[str, Any]:
-    return {
-        "path": path,
-        "line": finding.line,
-        "column": finding.column,
-        "transform": finding.transform_id,
-        "message": finding.message,
-        "fix": None
-        if finding.fix is None
-        else {"safety": finding.fix.safety.value, "reason": finding.fix.reason},
-    }
+def _unused_ignore(directive: Directive) -> Finding:
+    ids = ", ".join(sorted(directive.ids))
+    finding = Finding(UNUSED_IGNORE, 0, 0, f"//codemod:ignore {ids} silences nothing here: remove it")
+    return replace(finding, line=directive.line, column=directive.column)
 
 
 @main.command(name="list")

@@ -17,6 +17,7 @@ from codemod.gosyntax import broken_ranges, error_count, parse
 from codemod.imports import ImportsUnavailable, ImportTable, update_imports
 from codemod.project import ProjectInfo
 from codemod.source import SourceError, SourceText, is_generated, locate
+from codemod.suppress import Directive, directives, suppress
 from codemod.transform import FileContext, Transform
 
 MAX_ROUNDS = 5
@@ -32,6 +33,7 @@ class FileResult:
     dropped: list[tuple[Finding, str]] = field(default_factory=list)  # fixes refused, and why
     skipped: str | None = None  # the whole file was skipped, and why
     problem: bool = False  # the skip is a problem to report (not e.g. a generated file)
+    unused_ignores: list[Directive] = field(default_factory=list)  # ignore comments that silence nothing
 
     @property
     def changed(self) -> bool:
@@ -39,8 +41,14 @@ class FileResult:
 
 
 def run_transforms(
-    path: str, body: bytes, project: ProjectInfo, settings: Settings, transforms: Sequence[Transform]
+    path: str,
+    body: bytes,
+    project: ProjectInfo,
+    settings: Settings,
+    transforms: Sequence[Transform],
+    unused_ignores: list[Directive] | None = None,
 ) -> list[Finding]:
+    """Findings of every transform, in file order, minus those an ignore directive silences."""
     tree = parse(body)
     ctx = FileContext(path, body, tree, project, settings, ImportTable(tree))
     findings: list[Finding] = []
@@ -49,7 +57,14 @@ def run_transforms(
             line, column = locate(body, finding.start_byte)
             findings.append(replace(finding, line=line, column=column))
     findings.sort(key=lambda f: (f.start_byte, f.transform_id))
-    return findings
+    found = directives(body)
+    if not found:
+        return findings
+    kept, used = suppress(findings, found)
+    if unused_ignores is not None:
+        ran = {t.id for t in transforms} | {"all"}
+        unused_ignores.extend(d for d in found if d not in used and d.ids & ran)
+    return kept
 
 
 def apply_fixes(body: bytes, fixes: Sequence[Fix]) -> bytes:
@@ -128,14 +143,18 @@ def fix_source(
     settings: Settings,
     transforms: Sequence[Transform],
     allow_unsafe: bool,
+    unused_ignores: list[Directive] | None = None,
 ) -> tuple[bytes, list[Finding], list[Finding], list[tuple[Finding, str]]]:
     """Run to a fixpoint. Returns (new body, first-pass findings, applied, dropped)."""
     current = body
     first: list[Finding] | None = None
+    unused: list[Directive] = []
     applied: list[Finding] = []
     dropped: list[tuple[Finding, str]] = []
     for _ in range(MAX_ROUNDS):
-        findings = run_transforms(path, current, project, settings, transforms)
+        findings = run_transforms(
+            path, current, project, settings, transforms, unused if first is None else None
+        )
         if first is None:
             first = findings
         broken = broken_ranges(parse(current))
@@ -150,6 +169,8 @@ def fix_source(
             break
         applied.extend(kept)
         current = new
+    if unused_ignores is not None:
+        unused_ignores.extend(unused)
     return current, first or [], applied, dropped
 
 
@@ -176,7 +197,7 @@ def process_source(
         result.skipped, result.problem = "does not parse as Go", True
         return result
     body, findings, applied, dropped = fix_source(
-        path, source.body, project, settings, transforms, allow_unsafe
+        path, source.body, project, settings, transforms, allow_unsafe, result.unused_ignores
     )
     result.findings, result.applied, result.dropped = findings, applied, dropped
     if body == source.body:

@@ -8,6 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from codemod.cache import cache_key, load, store
 from codemod.config import Settings
 from codemod.engine import FileResult, process_source
 from codemod.project import project_for
@@ -21,6 +22,7 @@ class Job:
     settings: Settings
     transform_ids: tuple[str, ...]
     allow_unsafe: bool
+    use_cache: bool = False  # check only: findings of an unchanged file come from the cache
 
 
 _TRANSFORM_CACHE: dict[tuple[str, ...], list[Transform]] = {}
@@ -39,6 +41,21 @@ def process_file(job: Job) -> FileResult:
         raw = path.read_bytes()
     except OSError as exc:
         return FileResult(job.path, skipped=f"cannot read: {exc.strerror or exc}", problem=True)
+    key = (
+        cache_key(path, raw, repr((job.settings, job.transform_ids, job.allow_unsafe)))
+        if job.use_cache
+        else ""
+    )
+    if key and (cached := load(key)) is not None:
+        cached.path, cached.original = job.path, raw
+        return cached
+    result = _process(job, path, raw)
+    if key and not result.problem:
+        store(key, result)
+    return result
+
+
+def _process(job: Job, path: Path, raw: bytes) -> FileResult:
     try:
         body = raw.removeprefix(BOM)
         project = project_for(path, job.settings.helper_import, package_name(body))
@@ -58,9 +75,14 @@ def default_jobs() -> int:
 
 
 def run_files(
-    files: list[Path], settings: Settings, transform_ids: tuple[str, ...], allow_unsafe: bool, jobs: int
+    files: list[Path],
+    settings: Settings,
+    transform_ids: tuple[str, ...],
+    allow_unsafe: bool,
+    jobs: int,
+    use_cache: bool = False,
 ) -> Iterator[FileResult]:
-    work = [Job(str(f), settings, transform_ids, allow_unsafe) for f in files]
+    work = [Job(str(f), settings, transform_ids, allow_unsafe, use_cache) for f in files]
     if jobs <= 1 or len(work) < 4:
         yield from map(process_file, work)
         return

