@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node, Tree
 
-from codemod.gosyntax import call_arguments, call_parts, enclosing_functions, parse, text, walk
+from codemod.gosyntax import call_arguments, call_parts, enclosing_functions, find, parse, text
 from codemod.testscope import Lifetime, closure_lifetime
 
 
@@ -41,9 +41,7 @@ def _scan(tree: Tree) -> _Scan:
     calls: dict[str, set[str]] = {}
     roots_cleanup: set[str] = set()
     roots_shared: set[str] = set()
-    for node in walk(tree.root_node):
-        if node.type != "call_expression":
-            continue
+    for node in find(tree.root_node, "call_expression"):
         operand, name = call_parts(node)
         if not name or operand:
             if name == "Cleanup":

@@ -261,7 +261,9 @@ def check(
         err.print(f"codemod: {message}", markup=False)
     reported: list[Reported] = []
     stats: Counter[str] = Counter()
-    for result in run_files(files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache):
+    for result in run_files(
+        files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache, analyse_only=True
+    ):
         _report_skip(err, result, stats)
         found = list(result.findings)
         if report_unused_ignores:

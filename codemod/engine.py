@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
+from tree_sitter import Tree
+
 from codemod.config import Settings
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety, splice
 from codemod.gofmt import gofmt, gofmt_path
@@ -47,9 +49,10 @@ def run_transforms(
     settings: Settings,
     transforms: Sequence[Transform],
     unused_ignores: list[Directive] | None = None,
+    tree: Tree | None = None,
 ) -> list[Finding]:
     """Findings of every transform, in file order, minus those an ignore directive silences."""
-    tree = parse(body)
+    tree = tree if tree is not None else parse(body)
     ctx = FileContext(path, body, tree, project, settings, ImportTable(tree))
     findings: list[Finding] = []
     for transform in transforms:
@@ -182,6 +185,7 @@ def process_source(
     transforms: Sequence[Transform],
     allow_unsafe: bool = False,
     use_gofmt: bool = True,
+    analyse_only: bool = False,
 ) -> FileResult:
     result = FileResult(path=path, original=raw)
     try:
@@ -195,6 +199,11 @@ def process_source(
     tree = parse(source.body)
     if tree.root_node.has_error and not any(c.type == "package_clause" for c in tree.root_node.children):
         result.skipped, result.problem = "does not parse as Go", True
+        return result
+    if analyse_only:  # check: the findings of one pass, nothing applied
+        result.findings = run_transforms(
+            path, source.body, project, settings, transforms, result.unused_ignores, tree
+        )
         return result
     body, findings, applied, dropped = fix_source(
         path, source.body, project, settings, transforms, allow_unsafe, result.unused_ignores

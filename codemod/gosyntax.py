@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import tree_sitter_go
-from tree_sitter import Language, Node, Parser, Tree
+from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
 GO = Language(tree_sitter_go.language())
 _PARSER = Parser(GO)
@@ -41,6 +42,18 @@ def walk(node: Node) -> Iterator[Node]:
         if not cursor.goto_parent() or cursor.node == node:
             return
         visited_children = True
+
+
+@cache
+def _query(types: tuple[str, ...]) -> Query:
+    return Query(GO, "[" + " ".join(f"({t})" for t in types) + "] @n")
+
+
+def find(node: Node, *types: str) -> list[Node]:
+    """Nodes of the given types at or below `node`, in source order (outer first): tree-sitter's C
+    query engine, much faster than walking the tree in Python."""
+    found = QueryCursor(_query(tuple(sorted(types)))).captures(node).get("n", [])
+    return sorted(found, key=lambda n: (n.start_byte, -n.end_byte))
 
 
 def error_nodes(tree: Tree) -> list[Node]:

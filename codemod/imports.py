@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, Tree
 
 from codemod.edits import Edit, ImportRequest, splice
-from codemod.gosyntax import line_end, line_start, parse, text, walk
+from codemod.gosyntax import find, line_end, line_start, parse, text, walk
 
 _VERSION_ELEM = re.compile(r"^v[0-9]+$")
 
@@ -80,11 +80,10 @@ class ImportTable:
         """Every identifier spelled in the file outside imports: a cheap, conservative 'taken' set."""
         if self._identifiers is None:
             names: set[str] = set()
-            for node in walk(self.tree.root_node):
-                if node.type in ("identifier", "package_identifier", "type_identifier"):
-                    if node.parent is not None and node.parent.type == "import_spec":
-                        continue
-                    names.add(text(node))
+            for node in find(self.tree.root_node, "identifier", "package_identifier", "type_identifier"):
+                if node.parent is not None and node.parent.type == "import_spec":
+                    continue
+                names.add(text(node))
             self._identifiers = names
         return self._identifiers
 

@@ -23,6 +23,7 @@ class Job:
     transform_ids: tuple[str, ...]
     allow_unsafe: bool
     use_cache: bool = False  # check only: findings of an unchanged file come from the cache
+    analyse_only: bool = False  # check: report, do not compute the fixed text
 
 
 _TRANSFORM_CACHE: dict[tuple[str, ...], list[Transform]] = {}
@@ -59,8 +60,9 @@ def _process(job: Job, path: Path, raw: bytes) -> FileResult:
     try:
         body = raw.removeprefix(BOM)
         project = project_for(path, job.settings.helper_import, package_name(body))
+        transforms = _transforms(job.transform_ids)
         return process_source(
-            job.path, raw, project, job.settings, _transforms(job.transform_ids), job.allow_unsafe
+            job.path, raw, project, job.settings, transforms, job.allow_unsafe, analyse_only=job.analyse_only
         )
     except RecursionError:
         return FileResult(job.path, original=raw, skipped="too deeply nested to analyse", problem=True)
@@ -81,8 +83,9 @@ def run_files(
     allow_unsafe: bool,
     jobs: int,
     use_cache: bool = False,
+    analyse_only: bool = False,
 ) -> Iterator[FileResult]:
-    work = [Job(str(f), settings, transform_ids, allow_unsafe, use_cache) for f in files]
+    work = [Job(str(f), settings, transform_ids, allow_unsafe, use_cache, analyse_only) for f in files]
     if jobs <= 1 or len(work) < 4:
         yield from map(process_file, work)
         return

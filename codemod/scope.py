@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from codemod.gosyntax import ancestors, is_inside, parameters, text, walk
+from codemod.gosyntax import ancestors, find, is_inside, parameters, text
 
 SCOPE_TYPES = frozenset(
     {
@@ -50,11 +50,22 @@ def scope_of(decl: Node) -> Node | None:
     return next((a for a in ancestors(decl) if a.type in SCOPE_TYPES), None)
 
 
+_DECLARING = (
+    "func_literal",
+    "short_var_declaration",
+    "range_clause",
+    "var_spec",
+    "const_spec",
+    "type_switch_statement",
+    "receive_statement",
+)
+
+
 def declarations(root: Node, name: str) -> Iterator[Node]:
     """Declaration nodes inside `root` that declare `name` (parameters of nested funcs included)."""
-    for node in walk(root):
-        if node.type in ("func_literal",) and node != root:
-            if any(p.name == name for p in parameters(node)):
+    for node in find(root, *_DECLARING):
+        if node.type == "func_literal":
+            if node != root and any(p.name == name for p in parameters(node)):
                 yield node
             continue
         if any(text(n) == name for n in declared_names(node)):
@@ -80,10 +91,8 @@ def is_shadowed(owner: Node, name: str, site: Node) -> bool:
 def uses_of(scope: Node, name: str, after: int) -> list[Node]:
     """Identifier nodes reading `name` inside `scope`, after byte `after`, not shadowed in between."""
     uses = []
-    for node in walk(scope):
-        if node.start_byte < after:
-            continue
-        if node.type != "identifier" or text(node) != name:
+    for node in find(scope, "identifier"):
+        if node.start_byte < after or text(node) != name:
             continue
         parent = node.parent
         if (

@@ -13,7 +13,7 @@ from tree_sitter import Node, Tree
 
 from codemod.config import Settings
 from codemod.edits import Finding, Fix
-from codemod.gosyntax import walk
+from codemod.gosyntax import find
 from codemod.imports import ImportTable
 from codemod.project import ProjectInfo
 
@@ -28,16 +28,13 @@ class FileContext:
     project: ProjectInfo
     settings: Settings
     imports: ImportTable
-    _index: dict[str, list[Node]] | None = field(default=None, repr=False)
+    _index: dict[str, list[Node]] = field(default_factory=dict, repr=False)
 
     def nodes(self, node_type: str) -> list[Node]:
-        """Every node of a type, in source order: one walk of the tree serves every transform."""
-        if self._index is None:
-            index: dict[str, list[Node]] = {}
-            for node in walk(self.tree.root_node):
-                index.setdefault(node.type, []).append(node)
-            self._index = index
-        return self._index.get(node_type, [])
+        """Every node of a type, in source order, found once per file and shared by every transform."""
+        if node_type not in self._index:
+            self._index[node_type] = find(self.tree.root_node, node_type)
+        return self._index[node_type]
 
     def finding(self, transform_id: str, node: Node, message: str, fix: Fix | None = None) -> Finding:
         return Finding(transform_id, node.start_byte, node.end_byte, message, fix)

@@ -15,6 +15,7 @@ from codemod.gosyntax import (
     call_parts,
     duration_seconds,
     enclosing_functions,
+    find,
     is_inside,
     line_end,
     line_start,
@@ -678,8 +679,8 @@ def _explained_by_comment(call: Node) -> bool:
     top = functions[-1] if functions else None
     if top is None:
         return False
-    for node in walk(top):
-        if node.type == "comment" and first_row - 3 <= node.start_point[0] <= stmt.end_point[0]:
+    for node in find(top, "comment"):
+        if first_row - 3 <= node.start_point[0] <= stmt.end_point[0]:
             if _COMMENT_NEAR.search(text(node)):
                 return True
     doc = top.prev_named_sibling
