@@ -20,10 +20,12 @@ from codemod.edits import Finding, Safety
 from codemod.engine import FileResult
 from codemod.files import WriteRefused, discover, write_atomic
 from codemod.gitdiff import GitError, changed_lines
+from codemod.migrate import migrate
 from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
 from codemod.runner import default_jobs, run_files
 from codemod.suppress import Directive
 from codemod.transform import all_transforms, select_transforms
+from codemod.verify import DEFAULT_TIMEOUT, VerifyError, verify_results
 
 
 def _ids(value: str | None) -> tuple[str, ...]:
@@ -97,6 +99,16 @@ def _with_common(func: Any) -> Any:
 @click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe.")
 @click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff", show_default=True)
 @click.option("--interactive", is_flag=True, help="Offer each fix, safe or unsafe, like `git add -p`.")
+@click.option(
+    "--verify",
+    type=click.Choice(["none", "vet", "test"]),
+    default="none",
+    show_default=True,
+    help="Run go vet (test: and go test -short) on changed packages; repair or revert what newly fails.",
+)
+@click.option(
+    "--verify-timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per package."
+)
 def apply(
     paths: tuple[str, ...],
     select: str | None,
@@ -108,6 +120,8 @@ def apply(
     unsafe: bool,
     fmt: str,
     interactive: bool,
+    verify: str,
+    verify_timeout: float,
 ) -> None:
     """Fix the files under PATHS (default: .; Go-style ./... works too)."""
     settings, ids = _load(paths, config, select, ignore)
@@ -125,6 +139,8 @@ def apply(
         err.print(f"codemod: {message}", markup=False)
     stats: Counter[str] = Counter()
     records: list[dict[str, Any]] = []
+    verifying = verify != "none" and not dry_run
+    to_verify: list[FileResult] = []
     for result in run_files(files, settings, ids, allow_unsafe, jobs or default_jobs()):
         _report_skip(err, result, stats)
         stats["files"] += 1
@@ -136,6 +152,9 @@ def apply(
         assert result.new is not None
         if fmt == "diff" and dry_run:
             render_diff(out, unified_diff(_display(result.path), result.original, result.new))
+        if verifying:
+            to_verify.append(result)  # written by the verifier, package by package
+            continue
         if not dry_run:
             try:
                 write_atomic(Path(result.path), result.new, result.original)
@@ -145,10 +164,32 @@ def apply(
                 continue
         stats["changed"] += 1
         _count(result, stats)
+    if verifying:
+        _verify(err, to_verify, verify, verify_timeout, settings, ids, jobs, stats)
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     sys.stdout.flush()
     _summary(err, stats, dry_run, allow_unsafe)
+
+
+def _verify(
+    err: Console,
+    results: list[FileResult],
+    mode: str,
+    timeout: float,
+    settings: Settings,
+    ids: tuple[str, ...],
+    jobs: int | None,
+    stats: Counter[str],
+) -> None:
+    try:
+        report = verify_results(results, mode, settings, ids, timeout=timeout, jobs=jobs or default_jobs())
+    except VerifyError as exc:  # no `go`: raised before anything is written
+        raise click.UsageError(str(exc)) from None
+    for line in report.lines(Path.cwd()):
+        err.print(f"codemod: {line}", markup=False)
+    stats["changed"] = len(report.changed)
+    stats["applied"] = sum(report.counts().values())
 
 
 def _count(result: FileResult, stats: Counter[str]) -> None:
@@ -307,3 +348,6 @@ def explain(transform_id: str) -> None:
         raise click.UsageError(f"unknown transform id: {transform_id} (known: {', '.join(transforms)})")
     cls = transforms[transform_id]
     click.echo(f"{transform_id}: {cls.summary}\n\n{cls.doc()}")
+
+
+main.add_command(migrate)
