@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from importlib import resources
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import pytest
 import yaml
 
 from codemod.report import as_github
+from tests.helpers import run_codemod
 
 GOMOD = "module example.com/m\n\ngo 1.25\n"
 TEST = """package m
@@ -34,13 +34,8 @@ func TestA(t *testing.T) {
 
 
 def codemod(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codemod", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(cwd / ".cache")},
+    return run_codemod(
+        *args, cwd=cwd, env={"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(cwd / ".cache")}
     )
 
 

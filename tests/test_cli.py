@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from codemod.cli import main
 from codemod.config import Settings
 from codemod.files import WriteRefused, discover, write_atomic
 from codemod.runner import Job, process_file
+from tests.helpers import run_codemod
 
 GOMOD = "module github.com/multigres/multigres\n\ngo 1.25\n"
 HELPER = (
@@ -46,13 +46,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def invoke(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codemod", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_codemod(*args, cwd=cwd)
 
 
 def test_dry_run_prints_diff_and_writes_nothing(repo: Path) -> None:

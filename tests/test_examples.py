@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from tests.gotool import require_go, run_go
+from tests.helpers import run_codemod
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def codemod(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "codemod", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_codemod(*args, cwd=cwd)
 
 
 def test_examples_apply_vet_and_test(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from codemod.migrate import (
     slug,
 )
 from tests.gotool import make_module, require_go
-from tests.test_verify import PREEXISTING, BreakBuild, package_source
+from tests.test_verify import PREEXISTING, package_source
 
 CLI = click.Group(commands={"migrate": migrate})
 CODEOWNERS = """\
@@ -45,13 +45,6 @@ def git_identity(monkeypatch: pytest.MonkeyPatch) -> None:
     for who in ("AUTHOR", "COMMITTER"):
         monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
         monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-
-
-@pytest.fixture
-def break_build(monkeypatch: pytest.MonkeyPatch) -> str:
-    real = registry.all_transforms()
-    monkeypatch.setattr(registry, "all_transforms", lambda: {**real, BreakBuild.id: BreakBuild})
-    return BreakBuild.id
 
 
 @pytest.fixture(scope="session")

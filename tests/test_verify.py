@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from codemod import transform as registry
 from codemod.config import Settings
-from codemod.edits import Edit, Finding, Fix, Safety
 from codemod.engine import FileResult
 from codemod.runner import run_files
-from codemod.transform import FileContext, Transform
 from codemod.verify import (
     GoRun,
     PackageReport,
@@ -51,48 +47,6 @@ PREEXISTING = PACKAGE.replace('fmt.Println("{pkg}")', 'fmt.Printf("%d\\n", "{pkg
 
 def package_source(pkg: str, marker: str = "", template: str = PACKAGE) -> bytes:
     return template.format(pkg=pkg, name=pkg.capitalize(), marker=marker or "plain").encode()
-
-
-class BreakBuild(Transform):
-    """
-    What it does
-        Test-only: rewrites `context.Background()` according to a marker comment in the file.
-
-    Why
-        To provoke fixes that do not compile, and fixes that compile only in the t-context style.
-
-    Fix safety
-        Safe, by declaration.
-    """
-
-    id = "break-build"
-    summary = "a test-only transform whose fixes may not compile"
-
-    def run(self, ctx: FileContext) -> list[Finding]:
-        source = ctx.source
-        if b"codemod-test: break" in source:
-            repairable = b"repairable" in source and ctx.settings.style == "t-context"
-            text = "t.Context()" if repairable else "undefinedContext()"
-        else:
-            text = "context.TODO()"
-        return [
-            Finding(
-                self.id,
-                m.start(),
-                m.end(),
-                "rewrite",
-                Fix((Edit(m.start(), m.end(), text),), Safety.SAFE, "x"),
-            )
-            for m in re.finditer(rb"context\.Background\(\)", source)
-        ]
-
-
-@pytest.fixture
-def break_build(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Register BreakBuild next to the real transforms, for selection and for PR descriptions."""
-    real = registry.all_transforms()
-    monkeypatch.setattr(registry, "all_transforms", lambda: {**real, BreakBuild.id: BreakBuild})
-    return BreakBuild.id
 
 
 @pytest.fixture(scope="session")

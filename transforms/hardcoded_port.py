@@ -13,6 +13,7 @@ from codemod.gosyntax import (
     call_arguments,
     call_parts,
     enclosing_functions,
+    find,
     line_indent,
     parameters,
     statement_of,
@@ -249,7 +250,7 @@ class HardcodedPort(Transform):
 
 def _occurrences(body: Node) -> list[Occurrence]:
     found = []
-    for node in walk(body):
+    for node in find(body, "interpreted_string_literal", "int_literal"):
         occurrence = _occurrence(node)
         if occurrence is not None:
             occurrence.data = _is_table_data(node)
@@ -283,7 +284,7 @@ def _other_mentions(func: Node, port: int, occurrences: list[Occurrence]) -> str
     known = {o.node.start_byte for o in occurrences}
     number = re.compile(rf"(?<![0-9]){port}(?![0-9])")
     embedded = re.compile(_EMBEDDED.format(port=port))
-    for node in walk(func):
+    for node in find(func, "int_literal", "interpreted_string_literal", "raw_string_literal"):
         if node.start_byte in known:
             continue
         if node.type == "int_literal" and text(node) == str(port):

@@ -52,14 +52,6 @@ _SIDE_EFFECT = re.compile(
     r"Release|Lock|Unlock|Signal|Kill|Flush|Commit|Rollback)",
     re.IGNORECASE,
 )
-_UNITS = {
-    "Nanosecond": 1e-9,
-    "Microsecond": 1e-6,
-    "Millisecond": 1e-3,
-    "Second": 1.0,
-    "Minute": 60.0,
-    "Hour": 3600.0,
-}
 
 
 @dataclass
