@@ -17,6 +17,8 @@ from codemod.gosyntax import find
 from codemod.imports import ImportTable
 from codemod.project import ProjectInfo
 
+INDEXED_TYPES = ("call_expression", "expression_statement", "interpreted_string_literal", "int_literal")
+
 
 @dataclass
 class FileContext:
@@ -32,6 +34,12 @@ class FileContext:
 
     def nodes(self, node_type: str) -> list[Node]:
         """Every node of a type, in source order, found once per file and shared by every transform."""
+        if not self._index:
+            # One query pass for the types transforms commonly ask for, split by type.
+            for node in find(self.tree.root_node, *INDEXED_TYPES):
+                self._index.setdefault(node.type, []).append(node)
+            for indexed in INDEXED_TYPES:
+                self._index.setdefault(indexed, [])
         if node_type not in self._index:
             self._index[node_type] = find(self.tree.root_node, node_type)
         return self._index[node_type]
