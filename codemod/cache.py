@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,22 @@ def cache_root() -> Path:
     return Path(os.environ.get("CODEMOD_CACHE_DIR", CACHE_DIR))
 
 
+@cache
+def code_fingerprint() -> str:
+    """codemod's own code (engine and transforms): a changed rule must not be served from the cache."""
+    import transforms
+
+    digest = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(transforms.__file__).parent):
+        for source in sorted(package.glob("*.py")):
+            digest.update(source.name.encode() + source.read_bytes())
+    return digest.hexdigest()
+
+
 def cache_key(path: Path, raw: bytes, context: str) -> str:
     """Hash of the file, its package's other test files (helpers are judged by their callers), and config."""
     digest = hashlib.sha256()
-    digest.update(f"{__version__}\0{context}\0{path.name}\0".encode())
+    digest.update(f"{__version__}\0{code_fingerprint()}\0{context}\0{path.name}\0".encode())
     digest.update(raw)
     try:
         for directory in (path.resolve().parent, *path.resolve().parent.parents):

@@ -25,7 +25,7 @@ def test_examples_apply_vet_and_test(tmp_path: Path) -> None:
 
     done = codemod("apply", "./...", cwd=work)
     assert done.returncode == 0, done.stderr
-    assert "changed 1 files" in done.stderr
+    assert "changed 2 files" in done.stderr
 
     vet = run_go(go, work, "vet", "./...")
     assert vet.returncode == 0, vet.stdout + vet.stderr

@@ -21,6 +21,7 @@ from codemod.gosyntax import (
     text,
     walk,
 )
+from codemod.imports import default_name
 from codemod.scope import is_struct_key, uses_of
 from codemod.transform import FileContext, Transform
 
@@ -147,9 +148,9 @@ class HardcodedPort(Transform):
             if not _worth_rewriting(sinks):
                 continue
             first = min(occurrences, key=lambda o: o.node.start_byte)
-            message = (
-                f"hardcoded port {port} reaches {', '.join(sorted(sinks))}: use utils.GetFreePort({tname})"
-            )
+            helper = default_name(ctx.settings.helper_import)
+            reached = ", ".join(sorted(sinks))
+            message = f"hardcoded port {port} reaches {reached}: use {helper}.GetFreePort({tname})"
             problem = self._problem(ctx, occurrences) or _other_mentions(func, port, occurrences)
             if problem is not None:
                 findings.append(ctx.finding(self.id, first.node, f"{message} ({problem}; review by hand)"))

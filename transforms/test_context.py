@@ -396,7 +396,7 @@ class TestContext(Transform):
                 Edit(start, end, ""),
             ),
             safety=Safety.SAFE,
-            reason="cancel was only deferred: utils.WithTimeout cancels at test end and keeps the deadline",
+            reason="cancel was only deferred: the helper's WithTimeout cancels at test end, deadline kept",
             add_imports=imports,
             maybe_unused_imports=("context",),
         )
