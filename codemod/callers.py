@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node, Tree
 
-from codemod.gosyntax import call_arguments, call_parts, enclosing_functions, find, parse, text
+from codemod.gosyntax import call_arguments, call_parts, find, parse, text
 from codemod.testscope import Lifetime, closure_lifetime
 
 
@@ -21,11 +21,6 @@ from codemod.testscope import Lifetime, closure_lifetime
 class CallContexts:
     cleanup: frozenset[str]  # functions called (maybe indirectly) from a cleanup
     shared: frozenset[str]  # functions called (maybe indirectly) from a closure of unknown lifetime
-
-
-def _top_function(node: Node) -> Node | None:
-    functions = enclosing_functions(node)
-    return functions[-1] if functions else None
 
 
 @dataclass(frozen=True)
@@ -37,38 +32,34 @@ class _Scan:
     shared: frozenset[str]
 
 
+def _plain_calls(node: Node) -> set[str]:
+    """Names of `f(...)` calls (not methods) at or below `node`."""
+    names = set()
+    for call in find(node, "call_expression"):
+        operand, name = call_parts(call)
+        if name and not operand:
+            names.add(name)
+    return names
+
+
 def _scan(tree: Tree) -> _Scan:
-    calls: dict[str, set[str]] = {}
+    calls: dict[str, frozenset[str]] = {}
     roots_cleanup: set[str] = set()
     roots_shared: set[str] = set()
-    for node in find(tree.root_node, "call_expression"):
-        operand, name = call_parts(node)
-        if not name or operand:
-            if name == "Cleanup":
-                # t.Cleanup(helper): a function value handed over directly.
-                for arg in call_arguments(node):
-                    if arg.type == "identifier":
-                        roots_cleanup.add(text(arg))
-            continue
-        functions = enclosing_functions(node)
-        top = functions[-1] if functions else None
-        caller = (
-            text(top.child_by_field_name("name"))
-            if top is not None and top.type == "function_declaration"
-            else ""
-        )
-        calls.setdefault(caller, set()).add(name)
-        for func in functions:
-            if func.type != "func_literal":
-                continue
-            life = closure_lifetime(func)
-            if life is Lifetime.CLEANUP:
-                roots_cleanup.add(name)
-            elif life is Lifetime.UNKNOWN:
-                roots_shared.add(name)
-    return _Scan(
-        tuple((k, frozenset(v)) for k, v in calls.items()), frozenset(roots_cleanup), frozenset(roots_shared)
-    )
+    for decl in tree.root_node.children:
+        if decl.type == "function_declaration":
+            calls[text(decl.child_by_field_name("name"))] = frozenset(_plain_calls(decl))
+    for literal in find(tree.root_node, "func_literal"):
+        life = closure_lifetime(literal)
+        if life is Lifetime.CLEANUP:
+            roots_cleanup |= _plain_calls(literal)
+        elif life is Lifetime.UNKNOWN:
+            roots_shared |= _plain_calls(literal)
+    for call in find(tree.root_node, "call_expression"):
+        if call_parts(call)[1] == "Cleanup":
+            # t.Cleanup(helper): a function value handed over directly.
+            roots_cleanup.update(text(a) for a in call_arguments(call) if a.type == "identifier")
+    return _Scan(tuple(calls.items()), frozenset(roots_cleanup), frozenset(roots_shared))
 
 
 def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:
