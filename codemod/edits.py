@@ -71,7 +71,8 @@ class Finding:
 
 def splice(source: bytes, edits: list[Edit]) -> bytes:
     """Apply non-overlapping edits to `source`. Raises ValueError on overlap."""
-    ordered = sorted(edits)
+    # Stable on position: insertions at one offset keep the order the fix gave them.
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
     out: list[bytes] = []
     pos = 0
     for edit in ordered:
