@@ -219,9 +219,9 @@ def _choose_group(groups: list[list[ImportSpec]], path: str) -> list[ImportSpec]
     if not third_party:
         return None
     best = max(third_party, key=lambda g: max(_common_prefix(s.path, path) for s in g))
-    if max(_common_prefix(s.path, path) for s in best) >= 1:
-        return best
-    return third_party[-1]
+    if max(_common_prefix(s.path, path) for s in best) >= 2:
+        return best  # same host and owner (github.com/multigres/...): goimports -local keeps them together
+    return None
 
 
 def _add_to_block(

@@ -167,7 +167,7 @@ class TestContext(Transform):
         if life is Lifetime.CLEANUP:
             return None  # the guide's exception
         top = _top_level_name(call)
-        is_entry_point = top.startswith(("Test", "Benchmark", "Fuzz", "Example"))  # the runner calls these
+        is_entry_point = _is_entry_point(top)
         if not is_entry_point and top in self._callers(ctx).cleanup:
             return None  # a helper that runs in cleanups: same exception
         if not is_entry_point and top in self._callers(ctx).shared:
@@ -224,6 +224,7 @@ class TestContext(Transform):
             and life is Lifetime.SYNC
             and self._helper_fits(ctx, tvar, "WithShortDeadline")
             and not self._waits(ctx, tvar.owner)
+            and not _error_expected(call)
         ):
             helper = self._helper_call(ctx, "WithShortDeadline", tvar.name)
             return ctx.finding(
@@ -273,6 +274,12 @@ class TestContext(Transform):
             return "package"
         tainted, objects = self._taint(owner, variables)
         objects.extend(_Var.of(v) for v in _call_results(holder))
+        objects.extend(_Var.of_existing(v, owner) for v in _receivers(holder, owner))
+        if binding is not None and binding.type == "assignment_statement":
+            for target in _assigned_targets(binding, holder):
+                root = _root_identifier(target)
+                if target.type != "identifier" and root is not None and _declared_in(owner, root):
+                    objects.append(_Var.of_existing(root, owner))
         for var in tainted:
             for use in var.uses:
                 life = lifetime_between(use, owner)
@@ -364,6 +371,9 @@ class TestContext(Transform):
             return None
         if enclosing_functions(binding)[:1] != [tvar.owner] or _in_loop(binding, tvar.owner):
             return None  # per-poll or per-iteration contexts should end with their closure, not the test
+        owner_name = text(tvar.owner.child_by_field_name("name"))
+        if tvar.owner.type != "function_declaration" or not _is_entry_point(owner_name):
+            return None  # a helper or subtest may run many times per test: keep its own cancel
         duration = call_arguments(deriver)[1]
         seconds = duration_seconds(duration)
         if seconds is None or seconds < 1.0:
@@ -411,6 +421,11 @@ class _Var:
     decl_end: int
     scope: Node
     uses: list[Node]
+
+    @classmethod
+    def of_existing(cls, ident: Node, owner: Node) -> _Var:
+        """Uses, from here on, of a variable declared earlier (a receiver of the context)."""
+        return cls(text(ident), ident.start_byte, owner, uses_of(owner, text(ident), ident.start_byte))
 
     @classmethod
     def of(cls, ident: Node) -> _Var:
@@ -512,6 +527,19 @@ def _call_results(node: Node) -> list[Node]:
     call = _outermost_paren(parent.parent)
     binding = _binding(call)
     return _bound_variables(binding, call) if binding is not None else []
+
+
+def _receivers(node: Node, owner: Node) -> list[Node]:
+    """`manager.Open(ctx)`: the object whose method keeps the context (a local, not a package)."""
+    expr = _outermost_paren(node)
+    parent = expr.parent
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return []
+    function = parent.parent.child_by_field_name("function")
+    if function is None or function.type != "selector_expression":
+        return []
+    root = _root_identifier(function.child_by_field_name("operand") or function)
+    return [root] if root is not None and _declared_in(owner, root) and text(root) != "_" else []
 
 
 def _direct_short_call(node: Node) -> bool:
@@ -658,8 +686,28 @@ def _is_wait_signal(node: Node) -> bool:
 
 _COMMENT_NEAR = re.compile(r"background|t\.context|cancel|deadline|cleanup", re.IGNORECASE)
 _COMMENT_DOC = re.compile(
-    r"context\.background|background\(\)|t\.context\(\)|non-?cancel|uncancel", re.IGNORECASE
+    r"context\.background|background\(\)|t\.context\(\)|non-?cancel|uncancel|cancell?able|deadline",
+    re.IGNORECASE,
 )
+_EXPECTS_ERROR = re.compile(r"\b(Error|ErrorIs|ErrorAs|ErrorContains|EqualError|Errorf)\(|NotNil\(\w+, err")
+
+
+def _error_expected(call: Node) -> bool:
+    """The test expects this call to fail: a deadline could make it fail for the wrong reason."""
+    statement = statement_of(call)
+    following = statement.next_named_sibling if statement is not None else None
+    for _ in range(3):
+        if following is None:
+            return False
+        if _EXPECTS_ERROR.search(text(following)):
+            return True
+        following = following.next_named_sibling
+    return False
+
+
+def _is_entry_point(name: str) -> bool:
+    """Functions the test runner calls: never called from a cleanup, run once per test."""
+    return name.startswith(("Test", "Benchmark", "Fuzz", "Example"))
 
 
 def _top_level_name(node: Node) -> str:
