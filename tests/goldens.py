@@ -33,6 +33,12 @@ class Case:
         return bool(self.options.get("vet", True))
 
     @property
+    def wrong(self) -> Path | None:
+        """A hand-written wrong rewrite of the input (an earlier tool's output): `go test` must fail it."""
+        path = self.input.with_suffix(".wrong")
+        return path if path.exists() else None
+
+    @property
     def runnable(self) -> bool:
         """The case is a passing Go test before and after the rewrite (`go test` runs it)."""
         return bool(self.options.get("run", False))

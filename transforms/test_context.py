@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from codemod.callers import CallContexts, call_contexts
+from codemod.contextsubject import inspection, subject_name, timed_loop
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
 from codemod.gosyntax import (
     ancestors,
@@ -176,14 +177,6 @@ class TestContext(Transform):
                 call,
                 message + " (in a helper called from shared setup or a callback; review by hand)",
             )
-        if _explained_by_comment(call):
-            return ctx.finding(
-                self.id, call, message + " (a comment next to it discusses this context; review by hand)"
-            )
-        if life is Lifetime.UNKNOWN:
-            return ctx.finding(
-                self.id, call, message + " (inside a closure that may run after the test; review by hand)"
-            )
         expr = _outermost_paren(call)
         parent = expr.parent
         assert parent is not None
@@ -199,6 +192,19 @@ class TestContext(Transform):
         verdict = self._flow(ctx, site, holder, binding, variables)
         if verdict == "cleanup":
             return None
+        cancellable = deriver is not None and call_parts(deriver)[1] != "WithValue"
+        subject = self._subject(site, expr, holder, variables, cancellable)
+        if subject is not None:
+            reason = f" (the context may be what this test checks: {subject}; review by hand)"
+            return ctx.finding(self.id, call, message + reason)
+        if _explained_by_comment(call):
+            return ctx.finding(
+                self.id, call, message + " (a comment says why this context must stay; review by hand)"
+            )
+        if life is Lifetime.UNKNOWN:
+            return ctx.finding(
+                self.id, call, message + " (inside a closure that may run after the test; review by hand)"
+            )
         if verdict == "closure":
             return ctx.finding(
                 self.id, call, message + " (used in a closure that may run after the test; review by hand)"
@@ -213,9 +219,11 @@ class TestContext(Transform):
             else None
         )
         if deriver is not None:
-            fix = self._collapse_timeout(ctx, site, deriver, binding) if unsafe_reason is None else None
-            if fix is None:
-                fix = self._replace(ctx, call, f"{tvar.name}.Context()", T_CONTEXT_REASON, unsafe_reason)
+            collapsed = self._collapse_timeout(ctx, site, deriver, binding) if unsafe_reason is None else None
+            if isinstance(collapsed, Fix):
+                return ctx.finding(self.id, call, message, collapsed)
+            reason = T_CONTEXT_REASON if collapsed is None else f"{T_CONTEXT_REASON}; {collapsed}"
+            fix = self._replace(ctx, call, f"{tvar.name}.Context()", reason, unsafe_reason)
             return ctx.finding(self.id, call, message, fix)
         if (
             unsafe_reason is None
@@ -235,6 +243,29 @@ class TestContext(Transform):
             )
         fix = self._replace(ctx, call, f"{tvar.name}.Context()", T_CONTEXT_REASON, unsafe_reason)
         return ctx.finding(self.id, call, message, fix)
+
+    def _subject(
+        self, site: Site, expr: Node, holder: Node, variables: list[Node], cancellable: bool
+    ) -> str | None:
+        """Why the context itself may be under test (then a context from t changes what is checked).
+
+        A context derived with a cancel or deadline keeps its `Done()` and deadline with t as its
+        parent: in a test only the moment it ends changes, but a benchmark measures the parent too.
+        """
+        tvar = site.tvar
+        if tvar.kind == "B" and timed_loop(site.call, tvar.owner, tvar.name) is not None:
+            return "it is made inside the benchmark's timed loop, so it is part of what is measured"
+        if cancellable and tvar.kind != "B":
+            return None
+        for name in _test_names(site.call):
+            if subject_name(name):
+                return f"the test's name {name!r} is about the context itself"
+        reads = [expr, holder] + [use for var in self._taint(tvar.owner, variables)[0] for use in var.uses]
+        for read in reads:
+            how = inspection(read)
+            if how is not None:
+                return f"the context is {how}" if not how.startswith("its") else how
+        return None
 
     def _callers(self, ctx: FileContext) -> CallContexts:
         if self._call_contexts is None:
@@ -362,8 +393,11 @@ class TestContext(Transform):
 
     def _collapse_timeout(
         self, ctx: FileContext, site: Site, deriver: Node, binding: Node | None
-    ) -> Fix | None:
-        """`ctx, cancel := context.WithTimeout(context.Background(), d)` + `defer cancel()` -> WithTimeout."""
+    ) -> Fix | str | None:
+        """`ctx, cancel := context.WithTimeout(context.Background(), d)` + `defer cancel()` -> WithTimeout.
+
+        A string is the reason the cancel must stay where it is.
+        """
         tvar = site.tvar
         if call_parts(deriver)[1] != "WithTimeout" or not self._helper_fits(ctx, tvar, "WithTimeout"):
             return None
@@ -398,6 +432,14 @@ class TestContext(Transform):
             return None
         if _declared_before(binding, text(cancel_var)):
             return None  # `cancel` already existed: `:=` only assigned it
+        earlier = _earlier_defer(deferred, tvar.owner)
+        if earlier is not None:
+            # Deferred calls run last-in first-out, all before t's cleanups: the helper's cancel would
+            # move after this earlier deferred call, which may wait for what the cancel stops.
+            return (
+                f"defer cancel() kept: the deferred call on line {earlier.start_point[0] + 1} runs after it "
+                "today and would run before the helper's cancel"
+            )
         helper, imports = self._helper_call(ctx, "WithTimeout", tvar.name, text(duration))
         operator = "=" if _declared_before(binding, text(ctx_var)) else ":="
         return Fix(
@@ -650,6 +692,28 @@ def _deferred_call_statement(use: Node) -> Node | None:
     return None
 
 
+def _earlier_defer(deferred: Node, owner: Node) -> Node | None:
+    """A `defer` of `owner` itself registered before `deferred` (it runs after `deferred` does)."""
+    for node in find(owner, "defer_statement"):
+        if node.start_byte >= deferred.start_byte:
+            break
+        if enclosing_functions(node)[:1] == [owner]:
+            return node
+    return None
+
+
+def _test_names(node: Node) -> list[str]:
+    """The top-level test function's name and the names of the `t.Run` subtests around `node`."""
+    names = [_top_level_name(node)]
+    for func in enclosing_functions(node):
+        call = func.parent.parent if func.parent is not None else None
+        if func.type == "func_literal" and call is not None and call.type == "call_expression":
+            args = call_arguments(call)
+            if call_parts(call)[1] == "Run" and args and args[0].type == "interpreted_string_literal":
+                names.append(text(args[0]).strip('"'))
+    return [n for n in names if n]
+
+
 def _declared_before(binding: Node, name: str) -> bool:
     """Whether `name` is already declared in the block of `binding` (then `:=` only assigns it)."""
     statements = binding.parent
@@ -684,11 +748,18 @@ def _is_wait_signal(node: Node) -> bool:
     return False
 
 
-_COMMENT_NEAR = re.compile(r"background|t\.context|cancel|deadline|cleanup", re.IGNORECASE)
-_COMMENT_DOC = re.compile(
-    r"context\.background|background\(\)|t\.context\(\)|non-?cancel|uncancel|cancell?able|deadline",
+# A comment that says why the context must stay as it is (not one that only mentions a cancel or a
+# deadline: "wait for the deadline" describes the code, it does not justify the background context).
+_COMMENT_KEEP = re.compile(
+    r"non-?cancell?able|uncancell?able|not\s+(?:be\s+)?cancell?ed|never\s+cancell?ed|"
+    r"must\s+not\s+(?:be\s+)?cancel|should\s+not\s+(?:be\s+)?cancel|(?:outlives?|survives?)\s+(?:the\s+)?test|"
+    r"(?:beyond|past)\s+the\s+(?:end\s+of\s+the\s+)?test|independent(?:ly)?\s+of\s+the\s+test|"
+    r"detached|intentional|deliberate|on\s+purpose|without\s+(?:a\s+)?deadline|no\s+deadline|"
+    r"(?:needs?|requires?|wants?|must\s+use|uses?\s+a)\s+(?:a\s+)?(?:context\.)?background|"
+    r"not\s+t\.context|instead\s+of\s+t\.context",
     re.IGNORECASE,
 )
+_COMMENT_DOC = re.compile(r"context\.background|background\(\)|context\.todo|todo\(\)", re.IGNORECASE)
 _EXPECTS_ERROR = re.compile(r"\b(Error|ErrorIs|ErrorAs|ErrorContains|EqualError|Errorf)\(|NotNil\(\w+, err")
 
 
@@ -721,20 +792,27 @@ def _top_level_name(node: Node) -> str:
 
 
 def _explained_by_comment(call: Node) -> bool:
-    """A comment on the site's lines or the three above (or the function's doc) discusses the context."""
+    """A comment on the site's lines, the comment block right above it, or the function's doc says
+    why the context must stay as it is."""
     stmt = statement_of(call) or call
-    first_row = stmt.start_point[0]
     functions = enclosing_functions(call)
     top = functions[-1] if functions else None
     if top is None:
         return False
-    for node in find(top, "comment"):
-        if first_row - 3 <= node.start_point[0] <= stmt.end_point[0]:
-            if _COMMENT_NEAR.search(text(node)):
-                return True
+    first_row = stmt.start_point[0]
+    nearby = [n for n in find(top, "comment") if first_row - 3 <= n.start_point[0] <= stmt.end_point[0]]
+    above = stmt.prev_named_sibling
+    row = stmt.start_point[0]
+    while above is not None and above.type == "comment" and above.end_point[0] >= row - 1:
+        nearby.append(above)
+        row = above.start_point[0]
+        above = above.prev_named_sibling
+    if any(_COMMENT_KEEP.search(text(n)) for n in nearby):
+        return True
     doc = top.prev_named_sibling
     while doc is not None and doc.type == "comment":
-        if _COMMENT_DOC.search(text(doc)):
+        about_context = re.search(r"\bctx\b|context", text(doc), re.IGNORECASE)
+        if _COMMENT_DOC.search(text(doc)) or (about_context and _COMMENT_KEEP.search(text(doc))):
             return True
         doc = doc.prev_named_sibling
     return False
