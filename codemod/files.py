@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules"})
+
+
+# `import "testing"` or a `testing` line inside an import block, near the top of a Go file.
+_IMPORTS_TESTING = re.compile(rb'^\s*import\s+(?:\w+\s+)?"testing"|^\s*(?:\w+\s+)?"testing"\s*$', re.M)
+
+
+def imports_testing(path: Path) -> bool:
+    """A non-test `.go` file that imports `testing`: shared test helpers (testutil/, e2e setup)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(64 * 1024)
+    except OSError:
+        return False
+    end = head.find(b"\nfunc ")
+    return bool(_IMPORTS_TESTING.search(head if end < 0 else head[:end]))
+
+
+def in_scope(path: Path) -> bool:
+    """Test files, and other Go files that import `testing` (helpers that take a testing handle)."""
+    return path.name.endswith("_test.go") or imports_testing(path)
 
 
 class WriteRefused(Exception):
@@ -36,8 +57,8 @@ def discover(
             cleaned = "."
         path = Path(cleaned)
         if path.is_file():
-            if path.suffix != ".go" or (not include_non_test and not path.name.endswith("_test.go")):
-                messages.append(f"{path}: skipped: not a *_test.go file")
+            if path.suffix != ".go" or (not include_non_test and not in_scope(path)):
+                messages.append(f"{path}: skipped: not a *_test.go file and does not import testing")
                 continue
             found[path] = None
             continue
@@ -56,10 +77,10 @@ def _walk(root: Path, exclude: tuple[str, ...], include_non_test: bool) -> Itera
         for name in sorted(filenames):
             if not name.endswith(".go"):
                 continue
-            if not include_non_test and not name.endswith("_test.go"):
-                continue
             file = here / name
-            if not _excluded(file, exclude) and not file.is_symlink():
+            if _excluded(file, exclude) or file.is_symlink():
+                continue
+            if include_non_test or in_scope(file):
                 yield file
 
 

@@ -33,6 +33,17 @@ class Case:
         return bool(self.options.get("vet", True))
 
     @property
+    def filename(self) -> str:
+        """The case's file name: a `_test.go` file unless the case is a shared helper file."""
+        return str(self.options.get("filename", "case_test.go"))
+
+    @property
+    def companion(self) -> Path | None:
+        """A test file of the same package that uses the case (a helper file's caller), vetted and run."""
+        path = self.input.with_suffix(".companion")
+        return path if path.exists() else None
+
+    @property
     def wrong(self) -> Path | None:
         """A hand-written wrong rewrite of the input (an earlier tool's output): `go test` must fail it."""
         path = self.input.with_suffix(".wrong")
@@ -99,7 +110,7 @@ def run_case(case: Case, source: bytes) -> FileResult:
     settings = settings_for_case(case)
     transforms = select_transforms((case.transform,), ())
     return process_source(
-        f"{case.transform}/{case.name}_test.go",
+        f"{case.transform}/{case.name}/{case.filename}",
         source,
         project_for_case(case),
         settings,

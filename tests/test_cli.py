@@ -111,13 +111,23 @@ def test_file_gone_before_reading_is_named(tmp_path: Path) -> None:
     assert result.problem and result.skipped == "cannot read: No such file or directory"
 
 
-def test_discovery_skips_vendor_testdata_hidden_and_non_tests(repo: Path) -> None:
-    for rel in ("vendor/a/a_test.go", "testdata/b_test.go", ".hidden/c_test.go", "go/foo/foo.go"):
+def test_discovery_skips_vendor_testdata_hidden_and_production_code(repo: Path) -> None:
+    for rel in ("vendor/a/a_test.go", "testdata/b_test.go", ".hidden/c_test.go", "go/foo/testutil.go"):
         (repo / rel).parent.mkdir(parents=True, exist_ok=True)
         (repo / rel).write_text(TEST)
+    production = 'package foo\n\nimport "context"\n\nvar Root = context.Background()\n'
+    (repo / "go/foo/foo.go").write_text(production)
     files, messages = discover([str(repo) + "/..."])
-    assert [f.relative_to(repo).as_posix() for f in files] == ["go/foo/foo_test.go"]
+    # A non-test file that imports testing holds shared test helpers: in scope; production code is not.
+    assert [f.relative_to(repo).as_posix() for f in files] == [
+        "go/foo/foo_test.go",
+        "go/foo/testutil.go",
+        "go/test/utils/context.go",
+    ]
     assert messages == []
+    _, messages = discover([str(repo / "go/foo/foo.go")])
+    skipped = "skipped: not a *_test.go file and does not import testing"
+    assert messages == [f"{repo / 'go/foo/foo.go'}: {skipped}"]
     _, messages = discover([str(repo / "missing")])
     assert messages == [f"{repo / 'missing'}: no such file or directory"]
 

@@ -24,10 +24,13 @@ def vet_output(tmp_path_factory: pytest.TempPathFactory) -> str:
     root = tmp_path_factory.mktemp("golden-module")
     files: dict[str, bytes] = {}
     for case in CASES:
-        files[f"{_package_dir(case, 'input')}/case_test.go"] = case.input.read_bytes()
-        files[f"{_package_dir(case, 'golden')}/case_test.go"] = case.golden.read_bytes()
-        if case.wrong is not None:
-            files[f"{_package_dir(case, 'wrong')}/case_test.go"] = case.wrong.read_bytes()
+        sides = {"input": case.input, "golden": case.golden, "wrong": case.wrong}
+        for side, path in sides.items():
+            if path is None:
+                continue
+            files[f"{_package_dir(case, side)}/{case.filename}"] = path.read_bytes()
+            if case.companion is not None:
+                files[f"{_package_dir(case, side)}/companion_test.go"] = case.companion.read_bytes()
     make_module(root, go, files)
     done = run_go(go, root, "vet", "./...")
     runnable = [f"./{_package_dir(c, side)}" for c in CASES if c.runnable for side in ("input", "golden")]

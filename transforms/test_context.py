@@ -70,6 +70,11 @@ _WAIT_CALLS = frozenset(
         "ShouldSkipRealPostgres",
     }
 )
+# Names of shared helpers that other packages' tests may call from t.Cleanup (callers not seen).
+_TEARDOWN = re.compile(
+    r"(?:Clean|Tear|Teardown|TearDown|Stop|Close|Shutdown|Destroy|Remove|Delete|Reset|Kill|Drop|Purge|"
+    r"Release|Dispose|Finish|Cleanup|Wipe)",
+)
 _LONG_UNITS = frozenset({"Second", "Minute", "Hour"})
 SHORT_DEADLINE_REASON = (
     "passed straight to one call in a test that does not wait: a 2-second deadline per call fits"
@@ -114,7 +119,9 @@ class TestContext(Transform):
         Anything inside a `t.Cleanup` closure or captured by one (the test context is already
         cancelled when cleanups run; the guide's exception), functions with no testing parameter
         (helpers, `TestMain`, suite methods, mocks, package-level variables), `context.WithoutCancel`,
-        modules whose go.mod says Go < 1.24 (no `t.Context()`), and non-test files. Closures that are
+        modules whose go.mod says Go < 1.24 (no `t.Context()`), and files that neither end in `_test.go`
+        nor import `testing`. In shared helper files, helpers named like a teardown are reported: a
+        `t.Cleanup` in another package may call them after the test context ends. Closures that are
         stored or handed to other code, and contexts kept in package state, are reported for a human.
 
     Example
@@ -171,6 +178,13 @@ class TestContext(Transform):
         is_entry_point = _is_entry_point(top)
         if not is_entry_point and top in self._callers(ctx).cleanup:
             return None  # a helper that runs in cleanups: same exception
+        if not ctx.path.endswith("_test.go") and _TEARDOWN.search(top):
+            return ctx.finding(
+                self.id,
+                call,
+                message + " (a shared helper named like a teardown: a t.Cleanup elsewhere may call it after"
+                " the test context ends; review by hand)",
+            )
         if not is_entry_point and top in self._callers(ctx).shared:
             return ctx.finding(
                 self.id,
