@@ -76,6 +76,10 @@ class ImportTable:
                 return spec.local_name
         return None
 
+    def dot_imported(self, path: str) -> bool:
+        """`import . "context"`: the package's names are used unqualified."""
+        return any(spec.path == path and spec.alias == "." for spec in self.specs)
+
     def identifiers(self) -> set[str]:
         """Every identifier spelled in the file outside imports: a cheap, conservative 'taken' set."""
         if self._identifiers is None:
@@ -117,6 +121,45 @@ def uses_name(tree: Tree, name: str) -> bool:
     return False
 
 
+# Exported names of packages a fix may dot-import away, so an unused `import . "pkg"` can be dropped.
+DOT_EXPORTS: dict[str, frozenset[str]] = {
+    "context": frozenset(
+        {
+            "AfterFunc",
+            "Background",
+            "CancelCauseFunc",
+            "CancelFunc",
+            "Canceled",
+            "Cause",
+            "Context",
+            "DeadlineExceeded",
+            "TODO",
+            "WithCancel",
+            "WithCancelCause",
+            "WithDeadline",
+            "WithDeadlineCause",
+            "WithTimeout",
+            "WithTimeoutCause",
+            "WithValue",
+            "WithoutCancel",
+        }
+    )
+}
+
+
+def uses_unqualified(tree: Tree, names: frozenset[str]) -> bool:
+    """Whether any of `names` is spelled as a bare identifier or type outside the imports."""
+    for node in find(tree.root_node, "identifier", "type_identifier"):
+        if text(node) not in names:
+            continue
+        parent = node.parent
+        if parent is None or parent.type not in ("qualified_type", "selector_expression"):
+            return True
+        if parent.child_by_field_name("operand") == node:
+            return True  # `Background().Done()`: the name itself is unqualified
+    return False
+
+
 def update_imports(source: bytes, add: list[ImportRequest], maybe_unused: list[str]) -> bytes:
     """Add the requested imports that are missing, then drop `maybe_unused` paths nobody uses."""
     for request in sorted(set(add), key=lambda r: r.path):
@@ -128,8 +171,13 @@ def update_imports(source: bytes, add: list[ImportRequest], maybe_unused: list[s
     for path in sorted(set(maybe_unused)):
         tree = parse(source)
         table = ImportTable(tree)
-        spec = next((s for s in table.specs if s.path == path and s.alias not in ("_", ".")), None)
-        if spec is None or uses_name(tree, spec.local_name):
+        spec = next((s for s in table.specs if s.path == path and s.alias != "_"), None)
+        if spec is None:
+            continue
+        if spec.alias == ".":
+            if path not in DOT_EXPORTS or uses_unqualified(tree, DOT_EXPORTS[path]):
+                continue  # a dot import is dropped only when none of the package's names is left
+        elif uses_name(tree, spec.local_name):
             continue
         source = splice(source, [_remove_edit(source, spec)])
     return source

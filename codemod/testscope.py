@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from tree_sitter import Node
 
-from codemod.gosyntax import call_parts, enclosing_functions, parameters, testing_kind, text
+from codemod.edits import Edit
+from codemod.gosyntax import call_parts, enclosing_functions, find, parameters, testing_kind, text
 from codemod.scope import is_shadowed
 
 # Functions that call their func argument synchronously, while the test runs.
@@ -68,6 +69,36 @@ def test_var(node: Node, testing_name: str | None) -> TestVar | None:
             return TestVar(param.name, kind, func)
         inner_names.update(p.name for p in params)
     return None
+
+
+def unnamed_test_param(node: Node, testing_name: str) -> tuple[TestVar, Edit | None] | None:
+    """`func TestX(_ *testing.T)` / `func(*testing.T)` around `node`: the handle it would need, and the
+    edit that names the parameter `t` (`b`, `f`, `tb`; None when that name is spelled anywhere in the
+    function)."""
+    for func in enclosing_functions(node):
+        plist = func.child_by_field_name("parameters")
+        if plist is None:
+            continue
+        for decl in plist.named_children:
+            type_node = decl.child_by_field_name("type")
+            kind = testing_kind(type_node, testing_name) if type_node is not None else None
+            if kind is None:
+                continue
+            names = decl.children_by_field_name("name")
+            if names and text(names[0]) != "_":
+                return None  # a named handle that test_var refused (shadowed, or an outer one): leave it
+            name = _CONVENTIONAL_NAMES[kind]
+            tvar = TestVar(name, kind, func)
+            if any(text(n) == name for n in find(func, "identifier")):
+                return tvar, None
+            assert type_node is not None
+            if names:
+                return tvar, Edit(names[0].start_byte, names[0].end_byte, name)
+            return tvar, Edit(type_node.start_byte, type_node.start_byte, f"{name} ")
+    return None
+
+
+_CONVENTIONAL_NAMES = {"T": "t", "B": "b", "F": "f", "TB": "tb"}
 
 
 def closure_lifetime(func_literal: Node) -> Lifetime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 
@@ -26,7 +27,7 @@ from codemod.gosyntax import (
     walk,
 )
 from codemod.scope import declarations, declared_names, uses_of
-from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var
+from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var, unnamed_test_param
 from codemod.transform import FileContext, Transform
 
 DERIVERS = frozenset(
@@ -146,10 +147,13 @@ class TestContext(Transform):
         if not ctx.project.go_at_least(1, 24):
             return []
         ctx_pkg = ctx.imports.local_name("context")
+        if ctx_pkg is None and ctx.imports.dot_imported("context"):
+            ctx_pkg = ""  # `import . "context"`: Background() and TODO() are called unqualified
         testing_pkg = ctx.imports.local_name("testing")
         if ctx_pkg is None or testing_pkg is None:
             return []
         findings = []
+        self._ctx_pkg = ctx_pkg
         self._signals: dict[int, bool] = {}
         self._call_contexts: CallContexts | None = None
         for node in ctx.nodes("call_expression"):
@@ -159,9 +163,32 @@ class TestContext(Transform):
             if op != ctx_pkg or name not in ("Background", "TODO"):
                 continue
             tvar = test_var(node, testing_pkg)
+            naming: Edit | None = None
             if tvar is None:
-                continue
+                unnamed = unnamed_test_param(node, testing_pkg)
+                if unnamed is None:
+                    continue
+                tvar, naming = unnamed
+                if naming is None:
+                    findings.append(
+                        ctx.finding(
+                            self.id,
+                            node,
+                            f"{text(node)} in a test whose testing parameter has no name, and"
+                            f" `{tvar.name}` is taken: name the parameter and derive the context from it",
+                        )
+                    )
+                    continue
             finding = self._site(ctx, Site(node, tvar, ctx_pkg))
+            if finding is not None and naming is not None and finding.fix is not None:
+                finding = dataclasses.replace(
+                    finding,
+                    fix=dataclasses.replace(
+                        finding.fix,
+                        edits=(naming, *finding.fix.edits),
+                        reason=f"{finding.fix.reason}; the unnamed testing parameter is named {tvar.name}",
+                    ),
+                )
             if finding is not None:
                 findings.append(finding)
         return findings
@@ -358,7 +385,7 @@ class TestContext(Transform):
             seen.add(key)
             contexts.append(var)
             for use in var.uses:
-                for target, is_context in _flows_into(use):
+                for target, is_context in _flows_into(use, self._ctx_pkg):
                     new = _Var.of(target)
                     if is_context:
                         todo.append(new)
@@ -554,7 +581,7 @@ def _bound_variables(binding: Node | None, expr: Node) -> list[Node]:
     return [t for t in targets if t.type == "identifier" and text(t) != "_"]
 
 
-def _flows_into(use: Node) -> list[tuple[Node, bool]]:
+def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
     """Where a read of a context variable goes: (identifier it lands in, is it still a context)."""
     expr = _outermost_paren(use)
     parent = expr.parent
@@ -566,7 +593,7 @@ def _flows_into(use: Node) -> list[tuple[Node, bool]]:
     if parent.type == "argument_list" and parent.parent is not None:
         call = parent.parent
         op, name = call_parts(call)
-        is_context = op == "context" and name in DERIVERS  # the usual import name; others count as objects
+        is_context = op == ctx_pkg and name in DERIVERS  # other calls make objects from the context
         binding = _binding(_outermost_paren(call))
         if binding is None:
             return []
