@@ -242,3 +242,25 @@ def duration_seconds(node: Node) -> float | None:
         if left is not None and right is not None:
             return left * right
     return None
+
+
+def comments_around(statement: Node) -> list[Node]:
+    """The comment block right above `statement` (contiguous lines) and comments on its own lines.
+
+    tree-sitter puts a block's leading comments outside its statement list, so siblings miss them:
+    comments are looked up by line in the enclosing function (or file) instead.
+    """
+    functions = enclosing_functions(statement)
+    scope = functions[-1] if functions else statement
+    while scope.parent is not None and not functions:
+        scope = scope.parent
+    comments = find(scope, "comment")
+    first, last = statement.start_point[0], statement.end_point[0]
+    found = [c for c in comments if first <= c.start_point[0] <= last]
+    row = first
+    for comment in reversed([c for c in comments if c.end_point[0] < first]):
+        if comment.end_point[0] != row - 1:
+            break
+        found.append(comment)
+        row = comment.start_point[0]
+    return found

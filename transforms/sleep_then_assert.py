@@ -130,15 +130,33 @@ class SleepThenAssert(Transform):
 
     def _site(self, ctx: FileContext, sleep: Node, call: Node, packages: dict[str, str]) -> Finding | None:
         tvar = test_var(sleep, ctx.imports.local_name("testing"))
-        if tvar is None or tvar.kind != "T" or sleep.parent is None or sleep.parent.type != "statement_list":
+        if tvar is None or sleep.parent is None or sleep.parent.type != "statement_list":
             return None
-        if lifetime_between(sleep, tvar.owner) is not Lifetime.SYNC or _in_loop_or_bubble(sleep, tvar.owner):
-            return None
+        if _in_bubble(sleep):
+            return None  # a fake clock: the sleep costs nothing and orders the bubble's goroutines
         compute, assertions = _following(sleep, packages)
-        if not assertions or any(_first_arg(a) != tvar.name for a in assertions[:1]):
-            return None
-        assertions = _prefix_on(assertions, tvar.name)
+        if not assertions:
+            return None  # sleep-without-condition's site
         message = f"time.Sleep then {len(assertions)} assertion(s): wait for the condition instead"
+        # From here on the site is ours, and sleep-without-condition stays silent: say why it stays.
+        if tvar.kind != "T":
+            return ctx.finding(
+                self.id, call, f"{message} (in a {tvar.kind} function, not a test; review by hand)"
+            )
+        life = lifetime_between(sleep, tvar.owner)
+        if life is not Lifetime.SYNC:
+            where = {
+                Lifetime.GOROUTINE: "a goroutine",
+                Lifetime.CLEANUP: "a t.Cleanup",
+            }.get(life, "a closure that may run after the test")
+            return ctx.finding(self.id, call, f"{message} (inside {where}; review by hand)")
+        if _in_own_loop(sleep, tvar.owner):
+            return ctx.finding(self.id, call, f"{message} (inside a loop: each pass sleeps; review by hand)")
+        if _first_arg(assertions[0]) != tvar.name:
+            return ctx.finding(
+                self.id, call, f"{message} (the assertions are not on {tvar.name}; review by hand)"
+            )
+        assertions = _prefix_on(assertions, tvar.name)
         problem = self._problem(sleep, compute, assertions, tvar)
         if problem is None and _time_is_the_subject(sleep, compute, assertions):
             problem = "the sleep is the time under test (durations, timeouts, expiry)"
@@ -300,19 +318,22 @@ def _prefix_on(assertions: list[Assertion], tname: str) -> list[Assertion]:
     return out
 
 
-def _in_loop_or_bubble(node: Node, owner: Node) -> bool:
-    """A `for` loop inside the test (polling), or a synctest bubble anywhere around it (fake clock)."""
-    in_owner = True
+def _in_own_loop(node: Node, owner: Node) -> bool:
+    """A `for` loop inside the test function around the sleep (a poll, or a repetition)."""
     for anc in ancestors(node):
         if anc == owner:
-            in_owner = False
-        if in_owner and anc.type == "for_statement":
+            return False
+        if anc.type == "for_statement":
             return True
-        if anc.type == "call_expression":
-            operand, name = call_parts(anc)
-            if operand == "synctest" and name in ("Test", "Run"):
-                return True
     return False
+
+
+def _in_bubble(node: Node) -> bool:
+    """A synctest bubble anywhere around the sleep (a fake clock)."""
+    return any(
+        a.type == "call_expression" and call_parts(a) in (("synctest", "Test"), ("synctest", "Run"))
+        for a in ancestors(node)
+    )
 
 
 def _negative(sleep: Node, assertion: Assertion) -> bool:
@@ -330,7 +351,7 @@ def _negative(sleep: Node, assertion: Assertion) -> bool:
     return False
 
 
-_TIME_SUBJECT = re.compile(
+TIME_SUBJECT = re.compile(
     r"duration|elapsed|since|timeout|timed.?out|expir|deadline|ttl|\bage\b|stale|idle|grace|halfway|backoff|"
     r"rate|interval|period|debounce|throttle",
     re.IGNORECASE,
@@ -347,7 +368,7 @@ def _time_is_the_subject(sleep: Node, compute: list[Node], assertions: list[Asse
     trailing = sleep.next_named_sibling
     if trailing is not None and trailing.type == "comment" and trailing.start_point[0] == sleep.end_point[0]:
         nearby.append(text(trailing))
-    return any(_TIME_SUBJECT.search(chunk) for chunk in nearby)
+    return any(TIME_SUBJECT.search(chunk) for chunk in nearby)
 
 
 def _state_change_before(sleep: Node) -> bool:

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from codemod.edits import Finding
-from codemod.gosyntax import ancestors, call_parts
-from codemod.testscope import test_var
+from codemod.gosyntax import ancestors, call_arguments, call_parts, comments_around, find, text
+from codemod.testscope import Lifetime, lifetime_between, test_var
 from codemod.transform import FileContext, Transform
-from transforms.sleep_then_assert import ASSERT, REQUIRE, following_assertions
+from transforms.sleep_then_assert import ASSERT, REQUIRE, TIME_SUBJECT, following_assertions
 
 
 class SleepWithoutCondition(Transform):
     """
     What it does
         Reports each `time.Sleep` in a test function that is not followed by an assertion, with
-        the reason: a poll loop (`for` with a sleep inside), ordering of async events with no
-        checkable state, or a sleep in a goroutine. Sleeps followed by assertions are the business
-        of `sleep-then-assert` (which rewrites them or says why not).
+        the reason: a poll loop (a `for` of the same function with a condition, or a `break` or
+        `return` inside), a loop that repeats the sleep, ordering of async events with no checkable
+        state, or a sleep in a goroutine. A table-driven `for` around a `t.Run` closure is not a
+        loop of the sleep. Sleeps followed by assertions are the business of `sleep-then-assert`
+        (which rewrites them or says why not): each sleep gets one verdict.
 
     Why
         The guide: a sleep is a guess at how long something takes. Where no condition can be
@@ -25,8 +29,10 @@ class SleepWithoutCondition(Transform):
         `require.Eventually` replaces the guess.
 
     Leaves alone
-        Sleeps inside `synctest` bubbles (the clock is fake), sleeps outside test functions, and
-        sleeps whose line or the line above carries a comment (the documented exception).
+        Sleeps inside `synctest` bubbles (the clock is fake) and sleeps outside test functions.
+        A comment that only describes the wait ("wait for responses") is the anti-pattern, not an
+        excuse; one that says why no condition can be checked (the guide's documented exception)
+        is named in the report, which says the sleep is kept.
 
     Example
         factory.CloseWatches("cell", "poolers")
@@ -50,25 +56,75 @@ class SleepWithoutCondition(Transform):
         for node in ctx.nodes("call_expression"):
             if call_parts(node) != (time_pkg, "Sleep"):
                 continue
-            if test_var(node, testing_pkg) is None or _in_bubble(node) or _documented(ctx.source, node):
+            tvar = test_var(node, testing_pkg)
+            if tvar is None or _in_bubble(node):
                 continue
-            reason = _reason(node, packages)
-            if reason is not None:
-                findings.append(ctx.finding(self.id, node, f"time.Sleep without a condition ({reason})"))
+            reason = _reason(node, packages, lifetime_between(node, tvar.owner) is Lifetime.GOROUTINE)
+            if reason is None:
+                continue
+            if _time_under_test(node):
+                reason = "the sleep is the time under test (a timeout, expiry or interval); kept, review it"
+            elif _justified(node):
+                reason = "a comment says why no condition can be checked; kept, review it"
+            findings.append(ctx.finding(self.id, node, f"time.Sleep without a condition ({reason})"))
         return findings
 
 
-def _reason(call: Node, packages: dict[str, str]) -> str | None:
-    if any(a.type == "for_statement" for a in ancestors(call)):
-        return "a poll loop: use require.Eventually with the loop's condition"
-    if any(a.type == "go_statement" for a in ancestors(call)):
-        return "in a goroutine: make the goroutine signal instead of sleeping"
+def _reason(call: Node, packages: dict[str, str], in_goroutine: bool) -> str | None:
     statement = call.parent
+    if statement is not None and statement.type == "expression_statement":
+        if following_assertions(statement, packages):
+            return None  # sleep-then-assert's site: one verdict per sleep
+    loop = _own_loop(call)
+    if loop is not None:
+        if _polls(loop):
+            return "a poll loop: use require.Eventually with the loop's condition"
+        return "repeated in a loop with nothing checked after it: wait for a condition or document why"
+    if in_goroutine:
+        return "in a goroutine: make the goroutine signal instead of sleeping"
     if statement is None or statement.type != "expression_statement":
         return None
-    if following_assertions(statement, packages):
-        return None  # sleep-then-assert's site
     return "orders async events with no checkable state: expose state or document why"
+
+
+def _own_ancestors(node: Node) -> list[Node]:
+    """Ancestors up to the innermost function: a table-driven loop around a t.Run closure is not ours."""
+    found = []
+    for anc in ancestors(node):
+        if anc.type in ("func_literal", "function_declaration", "method_declaration"):
+            break
+        found.append(anc)
+    return found
+
+
+def _own_loop(call: Node) -> Node | None:
+    return next((a for a in _own_ancestors(call) if a.type == "for_statement"), None)
+
+
+def _polls(loop: Node) -> bool:
+    """A loop that waits for something: `for !ready()`, or a `break`/`return` that ends the wait."""
+    body = loop.child_by_field_name("body")
+    header = [c for c in loop.named_children if c != body]
+    for clause in header:
+        if clause.type == "range_clause":
+            return False  # iterates over data (or a count): repetition, not a wait
+        if clause.type == "for_clause":
+            condition = clause.child_by_field_name("condition")
+            if condition is None or not _counter(condition, clause):
+                return True
+        elif clause.type != "comment":
+            return True  # `for cond {`
+    return body is not None and any(
+        n.type in ("break_statement", "return_statement")
+        for n in find(body, "break_statement", "return_statement")
+    )
+
+
+def _counter(condition: Node, clause: Node) -> bool:
+    """`i < n` where the clause's update steps `i`: a fixed number of repetitions."""
+    update = clause.child_by_field_name("update")
+    left = condition.child_by_field_name("left")
+    return update is not None and left is not None and text(left) in text(update)
 
 
 def _in_bubble(call: Node) -> bool:
@@ -78,9 +134,26 @@ def _in_bubble(call: Node) -> bool:
     )
 
 
-def _documented(source: bytes, call: Node) -> bool:
-    """A comment on the sleep's line or the line above: the guide's documented exception."""
-    row = call.start_point[0]
-    lines = source.split(b"\n")
-    above = lines[row - 1].strip() if row > 0 else b""
-    return above.startswith((b"//", b"/*")) or b"//" in lines[row][call.end_point[1] :]
+# A comment that says why no state can be checked, not one that only describes the wait.
+_JUSTIFIES = re.compile(
+    r"no\s+(?:checkable|observable|other)?\s*(?:state|signal|hook|event|way|api|condition|callback)|"
+    r"nothing\s+to\s+(?:poll|wait|check|observe)|can(?:not|'t|\s+not)\s+(?:be\s+)?(?:observ|check|detect|poll|"
+    r"wait|know|see|tell)|not\s+observable|unobservable|intentional|deliberate|on\s+purpose|simulat|"
+    r"clock|timestamp|mtime|granularity|resolution|different\s+time|let\s+time\s+pass|real\s+time\s+pass|"
+    r"must\s+(?:really\s+)?(?:elapse|pass)|on\s+its\s+own\s+schedule|timing[- ]dependent|by\s+design|"
+    r"trigger|force\s+(?:a\s+)?delay|wait\s+out",
+    re.IGNORECASE,
+)
+
+
+def _time_under_test(call: Node) -> bool:
+    """`time.Sleep(authTimeout * 2)`, or a comment naming an expiry: the wait is what the test checks."""
+    statement = call.parent if call.parent is not None else call
+    chunks = [text(a) for a in call_arguments(call)] + [text(c) for c in comments_around(statement)]
+    return any(TIME_SUBJECT.search(chunk) for chunk in chunks)
+
+
+def _justified(call: Node) -> bool:
+    """A comment on the sleep's line or in the comment block right above it says why it must stay."""
+    statement = call.parent if call.parent is not None else call
+    return any(_JUSTIFIES.search(text(c)) for c in comments_around(statement))

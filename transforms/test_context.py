@@ -15,6 +15,7 @@ from codemod.gosyntax import (
     ancestors,
     call_arguments,
     call_parts,
+    comments_around,
     duration_seconds,
     enclosing_functions,
     find,
@@ -842,12 +843,7 @@ def _explained_by_comment(call: Node) -> bool:
         return False
     first_row = stmt.start_point[0]
     nearby = [n for n in find(top, "comment") if first_row - 3 <= n.start_point[0] <= stmt.end_point[0]]
-    above = stmt.prev_named_sibling
-    row = stmt.start_point[0]
-    while above is not None and above.type == "comment" and above.end_point[0] >= row - 1:
-        nearby.append(above)
-        row = above.start_point[0]
-        above = above.prev_named_sibling
+    nearby.extend(comments_around(stmt))
     if any(_COMMENT_KEEP.search(text(n)) for n in nearby):
         return True
     doc = top.prev_named_sibling
