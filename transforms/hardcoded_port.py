@@ -150,7 +150,7 @@ class HardcodedPort(Transform):
             first = min(occurrences, key=lambda o: o.node.start_byte)
             helper = default_name(ctx.settings.helper_import)
             reached = ", ".join(sorted(sinks))
-            message = f"hardcoded port {port} reaches {reached}: use {helper}.GetFreePort({tname})"
+            message = f"hardcoded port {port} reaches {reached}: {_remedy(ctx, helper, tname)}"
             problem = self._problem(ctx, occurrences) or _other_mentions(func, port, occurrences)
             if problem is not None:
                 findings.append(ctx.finding(self.id, first.node, f"{message} ({problem}; review by hand)"))
@@ -163,7 +163,7 @@ class HardcodedPort(Transform):
 
     def _problem(self, ctx: FileContext, occurrences: list[Occurrence]) -> str | None:
         if not ctx.project.has_helper("GetFreePort"):
-            return "no GetFreePort helper importable here"
+            return "no fix without the helper"
         for occurrence in occurrences:
             if occurrence.data:
                 return "the same number also appears as table data"
@@ -239,11 +239,21 @@ class HardcodedPort(Transform):
                             ctx.finding(
                                 self.id,
                                 literal,
-                                f"package-level port {port} ({name}) is shared by tests: allocate per test "
-                                f"with utils.GetFreePort(t)",
+                                f"package-level port {port} ({name}) is shared by tests: allocate per test; "
+                                + _remedy(ctx, default_name(ctx.settings.helper_import), "t"),
                             )
                         )
         return findings
+
+
+def _remedy(ctx: FileContext, helper: str, tname: str) -> str:
+    """The fix this repository can use: the guide's helper where it exists, else a port-0 listener."""
+    if ctx.project.has_helper("GetFreePort"):
+        return f"use {helper}.GetFreePort({tname})"
+    return (
+        "listen on 127.0.0.1:0 and take the port from the listener's Addr() "
+        f"(this repository has no {helper}.GetFreePort helper)"
+    )
 
 
 # -- occurrences ---------------------------------------------------------------------------------

@@ -110,7 +110,8 @@ class TestContext(Transform):
           variable (a deadline set at `ctx :=` would run across every later call, and one slow call
           makes the rest fail), and for `testing.TB`, `*testing.B` and `*testing.F`.
 
-        With `style = "t-context"` in `.codemod.toml`, or when the helper package cannot be
+        In a module whose go.mod says Go < 1.24 each site is reported, without a fix, naming the
+        version it needs. With `style = "t-context"` in `.codemod.toml`, or when the helper package cannot be
         imported from the file (another module, an import cycle), `t.Context()` is used throughout.
 
     Why
@@ -121,7 +122,7 @@ class TestContext(Transform):
         Anything inside a `t.Cleanup` closure or captured by one (the test context is already
         cancelled when cleanups run; the guide's exception), functions with no testing parameter
         (helpers, `TestMain`, suite methods, mocks, package-level variables), `context.WithoutCancel`,
-        modules whose go.mod says Go < 1.24 (no `t.Context()`), and files that neither end in `_test.go`
+        and files that neither end in `_test.go`
         nor import `testing`. In shared helper files, helpers named like a teardown are reported: a
         `t.Cleanup` in another package may call them after the test context ends. Closures that are
         stored or handed to other code, and contexts kept in package state, are reported for a human.
@@ -145,8 +146,7 @@ class TestContext(Transform):
     summary = "context.Background()/TODO() in a test: derive the context from t"
 
     def run(self, ctx: FileContext) -> list[Finding]:
-        if not ctx.project.go_at_least(1, 24):
-            return []
+        too_old = not ctx.project.go_at_least(1, 24)
         ctx_pkg = ctx.imports.local_name("context")
         if ctx_pkg is None and ctx.imports.dot_imported("context"):
             ctx_pkg = ""  # `import . "context"`: Background() and TODO() are called unqualified
@@ -180,6 +180,10 @@ class TestContext(Transform):
                         )
                     )
                     continue
+            if too_old:
+                if lifetime_between(node, tvar.owner) is not Lifetime.CLEANUP:  # the guide's exception
+                    findings.append(self._needs_newer_go(ctx, node, tvar))
+                continue
             finding = self._site(ctx, Site(node, tvar, ctx_pkg))
             if finding is not None and naming is not None and finding.fix is not None:
                 finding = dataclasses.replace(
@@ -193,6 +197,16 @@ class TestContext(Transform):
             if finding is not None:
                 findings.append(finding)
         return findings
+
+    def _needs_newer_go(self, ctx: FileContext, call: Node, tvar: TestVar) -> Finding:
+        version = ctx.project.go_version
+        said = f"go {version[0]}.{version[1]}" if version is not None else "an older go"
+        return ctx.finding(
+            self.id,
+            call,
+            f"{text(call)} in a test: {tvar.name}.Context() needs Go 1.24 and go.mod says {said}; "
+            "raise the go line to fix",
+        )
 
     # -- one site -------------------------------------------------------------------------
 
