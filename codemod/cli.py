@@ -14,11 +14,11 @@ import click
 from rich.console import Console
 
 from codemod import __version__, review
-from codemod.config import ConfigError, Settings, find_config, load_settings
+from codemod.config import ConfigError, Settings, find_config, load_settings, resolved
 from codemod.diff import render_diff, unified_diff
 from codemod.edits import Finding, Safety
 from codemod.engine import FileResult
-from codemod.files import WriteRefused, discover, write_atomic
+from codemod.files import WriteRefused, find_targets, missing_targets, target_path, write_atomic
 from codemod.gitdiff import GitError, changed_lines
 from codemod.migrate import migrate
 from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
@@ -44,7 +44,7 @@ def _load(
 ) -> tuple[Settings, tuple[str, ...]]:
     """Settings from the config file and flags, and the transform ids to run. Usage errors exit 2."""
     try:
-        config_path = Path(config) if config else find_config(Path(paths[0] if paths else ".").resolve())
+        config_path = Path(config) if config else find_config(_first_target(paths))
         if config and not Path(config).is_file():
             raise ConfigError(f"{config}: no such config file")
         settings = load_settings(config_path)
@@ -57,7 +57,34 @@ def _load(
     except KeyError as exc:
         known = ", ".join(all_transforms())
         raise click.UsageError(f"unknown transform id(s): {exc.args[0]} (known: {known})") from None
+    if "all" in chosen_ignore:
+        transforms = []
+    if not transforms:
+        raise click.UsageError(
+            f"no transform left to run: select {_shown(chosen_select)}, ignore {_shown(chosen_ignore)}"
+        )
     return settings, tuple(t.id for t in transforms)
+
+
+def _shown(ids: tuple[str, ...]) -> str:
+    return ",".join(ids) if ids else "(none)"
+
+
+def _first_target(paths: tuple[str, ...]) -> Path:
+    """The first target as a path (`dir/...` is `dir`), where the config and git are looked up."""
+    first = paths[0] if paths else "."
+    return resolved(target_path("." if first == "-" else first))
+
+
+def _discover(paths: tuple[str, ...], settings: Settings, err: Console, stats: Counter[str]) -> list[Path]:
+    """The files to visit. A target that does not exist is a usage error (exit 2, nothing done)."""
+    found = find_targets(list(paths) or ["."], settings.exclude)
+    for message in found.messages:
+        err.print(f"codemod: {message}", markup=False)
+    if found.missing:
+        sys.exit(2)
+    stats["problems"] += len(found.unreadable)
+    return found.files
 
 
 def _display(path: str) -> str:
@@ -130,14 +157,17 @@ def apply(
         if problem:
             raise click.UsageError(problem)
         out, err = _console(no_color, stderr=False), _console(no_color, stderr=True)
+        missing = missing_targets(list(paths) or ["."])
+        for message in missing:
+            err.print(f"codemod: {message}", markup=False)
+        if missing:
+            sys.exit(2)
         sys.exit(review.run(list(paths) or ["."], settings, ids, out, err))
     allow_unsafe = unsafe or settings.unsafe
     err = _console(no_color, stderr=True)
     out = _console(no_color, stderr=False)
-    files, messages = discover(list(paths) or ["."], settings.exclude)
-    for message in messages:
-        err.print(f"codemod: {message}", markup=False)
     stats: Counter[str] = Counter()
+    files = _discover(paths, settings, err, stats)
     records: list[dict[str, Any]] = []
     verifying = verify != "none" and not dry_run
     to_verify: list[FileResult] = []
@@ -291,17 +321,16 @@ def check(
     """Report what is left, without changing files. Exit 1 on findings, 0 when clean, 2 on errors."""
     settings, ids = _load(paths, config, select, ignore)
     err = _console(no_color, stderr=True)
+    stats: Counter[str] = Counter()
+    files = _discover(paths, settings, err, stats)
     changed = None
     if new_from_rev:
+        start = _first_target(paths)  # git runs in the target's folder (a file target: its parent)
         try:
-            changed = changed_lines(new_from_rev, Path(paths[0] if paths else ".").resolve())
+            changed = changed_lines(new_from_rev, start if start.is_dir() else start.parent)
         except GitError as exc:
             raise click.UsageError(f"--new-from-rev {new_from_rev}: {exc}") from None
-    files, messages = discover(list(paths) or ["."], settings.exclude)
-    for message in messages:
-        err.print(f"codemod: {message}", markup=False)
     reported: list[Reported] = []
-    stats: Counter[str] = Counter()
     for result in run_files(
         files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache, analyse_only=True
     ):

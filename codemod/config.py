@@ -31,15 +31,30 @@ class Settings:
     source: str | None = field(default=None, compare=False)
 
 
+def resolved(path: Path) -> Path:
+    """`path.resolve()`, or the absolute path when it cannot be resolved (a symlink loop)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop, before Python 3.13
+        return path.absolute()
+
+
 def find_config(start: Path) -> Path | None:
-    current = start.resolve()
-    if current.is_file():
+    current = resolved(start)
+    if _is_file(current):
         current = current.parent
     for directory in (current, *current.parents):
         candidate = directory / CONFIG_NAME
-        if candidate.is_file():
+        if _is_file(candidate):
             return candidate
     return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a folder we may not look into: discovery names it
+        return False
 
 
 def _strings(value: object, key: str) -> tuple[str, ...]:

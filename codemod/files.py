@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules"})
@@ -19,10 +22,15 @@ _IMPORTS_TESTING = re.compile(rb'^\s*import\s+(?:\w+\s+)?"testing"|^\s*(?:\w+\s+
 def imports_testing(path: Path) -> bool:
     """A non-test `.go` file that imports `testing`: shared test helpers (testutil/, e2e setup)."""
     try:
-        with path.open("rb") as handle:
-            head = handle.read(64 * 1024)
+        return _head_imports_testing(path)
     except OSError:
         return False
+
+
+def _head_imports_testing(path: Path) -> bool:
+    """Whether the file's imports (before its first func) name `testing`; OSError when unreadable."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
     end = head.find(b"\nfunc ")
     return bool(_IMPORTS_TESTING.search(head if end < 0 else head[:end]))
 
@@ -45,33 +53,113 @@ def _excluded(path: Path, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(posix, p) or fnmatch.fnmatch(path.name, p) for p in patterns)
 
 
+@dataclass
+class Discovered:
+    """The files to visit, and what the user should hear about the targets."""
+
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # targets skipped on purpose (not a test file)
+    missing: list[str] = field(default_factory=list)  # targets that do not exist: a usage error
+    unreadable: list[str] = field(default_factory=list)  # folders or files met but not readable
+
+    @property
+    def messages(self) -> list[str]:
+        return [*self.missing, *self.notes, *self.unreadable]
+
+
+def _why(exc: OSError) -> str:
+    """One lower-case phrase for an OSError, without the path (the caller names it)."""
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        return "no such file or directory"
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
+
+
+def target_path(target: str) -> Path:
+    """The path a target names: Go-style `dir/...` is `dir`, `...` is `.`."""
+    cleaned = target[:-4] if target.endswith("/...") else target
+    return Path("." if cleaned in ("...", "") else cleaned)
+
+
+class _Missing(Exception):
+    pass
+
+
+def _stat_target(target: str, path: Path) -> os.stat_result:
+    if target == "-":
+        raise _Missing("-: reading from stdin is not supported: name files or directories")
+    try:
+        return path.stat()
+    except OSError as exc:
+        raise _Missing(f"{target}: {_why(exc)}") from None
+
+
+def missing_targets(targets: list[str]) -> list[str]:
+    """One message per target that does not exist (or is a symlink loop, or is `-`)."""
+    messages = []
+    for target in targets:
+        try:
+            _stat_target(target, target_path(target))
+        except _Missing as exc:
+            messages.append(str(exc))
+    return messages
+
+
+def find_targets(
+    targets: list[str], exclude: tuple[str, ...] = (), include_non_test: bool = False
+) -> Discovered:
+    """Files under the targets (Go-style `dir/...` accepted); never raises for a bad target."""
+    found: dict[Path, None] = {}
+    result = Discovered()
+    for target in targets:
+        path = target_path(target)
+        try:
+            info = _stat_target(target, path)
+        except _Missing as exc:
+            result.missing.append(str(exc))
+            continue
+        if stat.S_ISREG(info.st_mode):
+            if path.suffix != ".go":
+                result.notes.append(f"{path}: skipped: not a *_test.go file and does not import testing")
+                continue
+            if not include_non_test and not path.name.endswith("_test.go"):
+                try:
+                    helper = _head_imports_testing(path)
+                except OSError as exc:
+                    result.unreadable.append(f"{path}: cannot read: {_why(exc)}")
+                    continue
+                if not helper:
+                    result.notes.append(f"{path}: skipped: not a *_test.go file and does not import testing")
+                    continue
+            found[path] = None
+            continue
+        if not stat.S_ISDIR(info.st_mode):
+            result.notes.append(f"{target}: skipped: not a file or directory")
+            continue
+        for file in _walk(path, exclude, include_non_test, result.unreadable):
+            found[file] = None
+    result.files = sorted(found)
+    return result
+
+
 def discover(
     targets: list[str], exclude: tuple[str, ...] = (), include_non_test: bool = False
 ) -> tuple[list[Path], list[str]]:
     """Files under the targets (Go-style `dir/...` accepted), and messages about targets that are not."""
-    found: dict[Path, None] = {}
-    messages: list[str] = []
-    for target in targets:
-        cleaned = target[:-4] if target.endswith("/...") else target
-        if cleaned in ("...", ""):
-            cleaned = "."
-        path = Path(cleaned)
-        if path.is_file():
-            if path.suffix != ".go" or (not include_non_test and not in_scope(path)):
-                messages.append(f"{path}: skipped: not a *_test.go file and does not import testing")
-                continue
-            found[path] = None
-            continue
-        if not path.is_dir():
-            messages.append(f"{target}: no such file or directory")
-            continue
-        for file in _walk(path, exclude, include_non_test):
-            found[file] = None
-    return sorted(found), messages
+    result = find_targets(targets, exclude, include_non_test)
+    return result.files, result.messages
 
 
-def _walk(root: Path, exclude: tuple[str, ...], include_non_test: bool) -> Iterator[Path]:
-    for directory, dirnames, filenames in os.walk(root):
+def _walk(
+    root: Path, exclude: tuple[str, ...], include_non_test: bool, unreadable: list[str]
+) -> Iterator[Path]:
+    def failed(exc: OSError) -> None:
+        unreadable.append(f"{Path(exc.filename or root)}: cannot read directory: {_why(exc)}")
+
+    for directory, dirnames, filenames in os.walk(root, onerror=failed):
         here = Path(directory)
         dirnames[:] = sorted(d for d in dirnames if not _skipped_dir(d) and not _excluded(here / d, exclude))
         for name in sorted(filenames):
@@ -80,8 +168,14 @@ def _walk(root: Path, exclude: tuple[str, ...], include_non_test: bool) -> Itera
             file = here / name
             if _excluded(file, exclude) or file.is_symlink():
                 continue
-            if include_non_test or in_scope(file):
+            if include_non_test or name.endswith("_test.go"):
                 yield file
+                continue
+            try:
+                if _head_imports_testing(file):
+                    yield file
+            except OSError as exc:
+                unreadable.append(f"{file}: cannot read: {_why(exc)}")
 
 
 def write_atomic(path: Path, data: bytes, expected: bytes) -> None:

@@ -30,6 +30,8 @@ _TRANSFORM_CACHE: dict[tuple[str, ...], list[Transform]] = {}
 
 
 def _transforms(ids: tuple[str, ...]) -> list[Transform]:
+    if not ids:  # nothing selected runs nothing (an empty select would mean "every transform")
+        return []
     if ids not in _TRANSFORM_CACHE:
         _TRANSFORM_CACHE[ids] = select_transforms(ids, ())
     return _TRANSFORM_CACHE[ids]

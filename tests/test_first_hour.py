@@ -1,0 +1,199 @@
+"""What a new user hits in the first hour (issue 15), each reproduced on real files with the real CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run_codemod
+
+GOMOD = "module example.com/m\n\ngo 1.25\n"
+TEST = """package m
+
+import (
+\t"context"
+\t"testing"
+)
+
+func get(ctx context.Context) error { return ctx.Err() }
+
+func TestA(t *testing.T) {
+\t_ = get(context.Background())
+}
+"""
+
+
+def codemod(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(cwd / ".cache"), **env}
+    return run_codemod(*args, cwd=cwd, env=base)
+
+
+@pytest.fixture
+def module(tmp_path: Path) -> Path:
+    (tmp_path / "go.mod").write_text(GOMOD)
+    (tmp_path / "a_test.go").write_text(TEST)
+    return tmp_path
+
+
+# 1. Selecting nothing is a usage error, never "run everything".
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("check", "--select", "test-context", "--ignore", "test-context"),
+        ("apply", "--select", "test-context", "--ignore", "test-context"),
+        ("check", "--ignore", "all"),
+        ("apply", "--ignore", "all"),
+        ("apply", "--ignore", "test-context"),  # the config selects only test-context
+    ],
+)
+def test_ignoring_every_selected_transform_is_a_usage_error(module: Path, args: tuple[str, ...]) -> None:
+    (module / ".codemod.toml").write_text('select = ["test-context"]\n')
+    done = codemod(*args, "./...", cwd=module)
+    assert done.returncode == 2, done.stderr
+    assert "no transform left to run" in done.stderr
+    assert done.stdout == ""
+    assert (module / "a_test.go").read_text() == TEST
+
+
+# 2. A target that does not exist is an error, not a clean run.
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("check", "does-not-exist"), "does-not-exist: no such file or directory"),
+        (("apply", "nonexist/..."), "nonexist/...: no such file or directory"),
+        (("apply", "--dry-run", "./...", "nonexist"), "nonexist: no such file or directory"),
+        (("check", "-"), "-: reading from stdin is not supported"),
+    ],
+)
+def test_missing_targets_exit_2(module: Path, args: tuple[str, ...], message: str) -> None:
+    done = codemod(*args, cwd=module)
+    assert done.returncode == 2, done.stderr
+    assert f"codemod: {message}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""  # nothing else was run: a typo'd command line does half a job otherwise
+    assert (module / "a_test.go").read_text() == TEST
+
+
+# 3. --new-from-rev with Go-style paths, file paths (what pre-commit passes) and from a subfolder.
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.email=a@b", "-c", "user.name=a", *args], cwd=cwd, check=True)
+
+
+@pytest.fixture
+def repository(module: Path) -> Path:
+    (module / "pkg").mkdir()
+    (module / "a_test.go").rename(module / "pkg/a_test.go")
+    git(module, "init", "-q")
+    git(module, "add", ".")
+    git(module, "commit", "-q", "-m", "old findings")
+    with (module / "pkg/a_test.go").open("a") as handle:
+        handle.write("\nfunc TestB(t *testing.T) {\n\t_ = get(context.TODO())\n}\n")
+    return module
+
+
+@pytest.mark.parametrize(
+    ("cwd", "target", "shown"),
+    [
+        (".", "./...", "pkg/a_test.go"),
+        (".", "pkg/...", "pkg/a_test.go"),
+        (".", "pkg/a_test.go", "pkg/a_test.go"),
+        ("pkg", "./...", "a_test.go"),
+        ("pkg", "a_test.go", "a_test.go"),
+        ("..", "{root}/pkg/a_test.go", "{root}/pkg/a_test.go"),
+    ],
+)
+def test_new_from_rev_with_any_target(repository: Path, cwd: str, target: str, shown: str) -> None:
+    root = repository.name
+    done = codemod("check", "--new-from-rev", "HEAD", target.format(root=root), cwd=repository / cwd)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{shown.format(root=root)}:15:10: test-context context.TODO() in a test: derive the context "
+        "from t [safe fix]"
+    ]
+
+
+# 4. Symlink loops and unreadable folders: one line naming the path, never a traceback.
+
+
+def test_symlink_loops_are_named(tmp_path: Path) -> None:
+    (tmp_path / "me").symlink_to("me")
+    (tmp_path / "loop").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop")
+    for args, shown in [
+        (("check", "me"), "me"),
+        (("check", "loop/..."), "loop/..."),
+        (("apply", "loop"), "loop"),
+    ]:
+        done = codemod(*args, cwd=tmp_path)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == f"codemod: {shown}: symlink loop (too many levels of symbolic links)\n"
+
+
+def test_a_symlink_loop_inside_the_tree_is_not_followed(module: Path) -> None:
+    (module / "sub").mkdir()
+    (module / "sub/up").symlink_to("..")
+    (module / "sub/self_test.go").symlink_to("self_test.go")
+    done = codemod("check", "--select", "test-context", "./...", cwd=module)
+    assert done.returncode == 1, done.stderr
+    assert [line.split(":")[0] for line in done.stdout.splitlines()] == ["a_test.go"]
+
+
+def unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run codemod where permissions hold: as root, without the capabilities that bypass them."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv: file permissions are not enforced")
+        caps = "-dac_override,-dac_read_search"
+        prefix = ["setpriv", f"--inh-caps={caps}", f"--bounding-set={caps}"]
+    env = {"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(cwd / ".cache")}
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "codemod", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+
+
+@pytest.fixture
+def locked(module: Path) -> Iterator[Path]:
+    (module / "locked").mkdir()
+    (module / "locked/b_test.go").write_text(TEST)
+    (module / "helper.go").write_text('package m\n\nimport "testing"\n\nfunc H(t *testing.T) {}\n')
+    (module / "locked").chmod(0)
+    (module / "helper.go").chmod(0)
+    probe = unprivileged("list", cwd=module)  # skips when permissions cannot be enforced
+    assert probe.returncode == 0, probe.stderr
+    yield module
+    (module / "locked").chmod(0o755)
+    (module / "helper.go").chmod(0o644)
+
+
+def test_unreadable_folders_met_in_the_walk_are_named(locked: Path) -> None:
+    done = unprivileged("check", "--select", "test-context", "./...", cwd=locked)
+    assert done.returncode == 2, done.stderr
+    assert "codemod: locked: cannot read directory: permission denied\n" in done.stderr
+    assert "codemod: helper.go: cannot read: permission denied\n" in done.stderr
+    assert done.stdout.startswith("a_test.go:11:10: test-context")  # the rest was still checked
+    assert "Traceback" not in done.stderr
+
+
+def test_an_unreadable_target_is_named(locked: Path) -> None:
+    for target in ("locked", "locked/...", "locked/b_test.go", "helper.go"):
+        done = unprivileged("check", target, cwd=locked)
+        assert done.returncode == 2, (target, done.stderr)
+        assert "permission denied" in done.stderr and "Traceback" not in done.stderr
