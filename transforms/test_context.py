@@ -28,6 +28,7 @@ from codemod.gosyntax import (
     walk,
 )
 from codemod.scope import declarations, declared_names, uses_of
+from codemod.suites import SUITE_LEVEL, receiver, suite_method, suite_test_var, suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var, unnamed_test_param
 from codemod.transform import FileContext, Transform
 
@@ -91,6 +92,7 @@ class Site:
     call: Node
     tvar: TestVar
     ctx_pkg: str
+    suite: tuple[str, str] | None = None  # (receiver, method) in a testify suite method
 
 
 class TestContext(Transform):
@@ -110,6 +112,13 @@ class TestContext(Transform):
           variable (a deadline set at `ctx :=` would run across every later call, and one slow call
           makes the rest fail), and for `testing.TB`, `*testing.B` and `*testing.F`.
 
+        In testify suite methods (a type embedding `suite.Suite`, directly or through another suite
+        type of the package, or handed to `suite.Run`) the test is `s.T()`, whatever the receiver is
+        called: `s.T().Context()` or the helpers with `s.T()`. Inside `s.Run` closures `s.T()` is the
+        subtest. Left for a human: `s.T()` read in a goroutine (it returns whichever test is current),
+        and a context stored in a suite field by a test method, or by `SetupTest` when `SetupSuite` /
+        `TearDownSuite` read it (the field outlives the test whose context it holds).
+
         In a module whose go.mod says Go < 1.24 each site is reported, without a fix, naming the
         version it needs. With `style = "t-context"` in `.codemod.toml`, or when the helper package cannot be
         imported from the file (another module, an import cycle), `t.Context()` is used throughout.
@@ -121,7 +130,7 @@ class TestContext(Transform):
     Leaves alone
         Anything inside a `t.Cleanup` closure or captured by one (the test context is already
         cancelled when cleanups run; the guide's exception), functions with no testing parameter
-        (helpers, `TestMain`, suite methods, mocks, package-level variables), `context.WithoutCancel`,
+        (helpers, `TestMain`, mocks, package-level variables), `context.WithoutCancel`,
         and files that neither end in `_test.go`
         nor import `testing`. In shared helper files, helpers named like a teardown are reported: a
         `t.Cleanup` in another package may call them after the test context ends. Closures that are
@@ -151,9 +160,10 @@ class TestContext(Transform):
         if ctx_pkg is None and ctx.imports.dot_imported("context"):
             ctx_pkg = ""  # `import . "context"`: Background() and TODO() are called unqualified
         testing_pkg = ctx.imports.local_name("testing")
-        if ctx_pkg is None or testing_pkg is None:
-            return []
+        if ctx_pkg is None:
+            return []  # (a file of suite methods may not import testing: its test is s.T())
         findings = []
+        suites: frozenset[str] | None = None
         self._ctx_pkg = ctx_pkg
         self._signals: dict[int, bool] = {}
         self._call_contexts: CallContexts | None = None
@@ -165,8 +175,38 @@ class TestContext(Transform):
                 continue
             tvar = test_var(node, testing_pkg)
             naming: Edit | None = None
+            suite: tuple[str, str] | None = None
+            if tvar is None and suites is None:
+                suites = suite_types(ctx.path, ctx.source)  # the suite type may be declared in another file
+            if tvar is None and suites:
+                tvar = suite_test_var(node, suites)
+                found = suite_method(node, suites) if tvar is None else None
+                if found is not None and found[1] in ("", "_"):
+                    findings.append(
+                        ctx.finding(
+                            self.id,
+                            node,
+                            f"{text(node)} in a suite method whose receiver has no name: name it and derive "
+                            "the context from its T()",
+                        )
+                    )
+                    continue
+                if tvar is not None:
+                    method = suite_method(node, suites)
+                    assert method is not None
+                    suite = (method[1], method[2])
+                    if lifetime_between(node, tvar.owner) is Lifetime.GOROUTINE:
+                        findings.append(
+                            ctx.finding(
+                                self.id,
+                                node,
+                                f"{text(node)} in a suite method: {tvar.name} read in a goroutine returns "
+                                "whichever test is current then; review by hand",
+                            )
+                        )
+                        continue
             if tvar is None:
-                unnamed = unnamed_test_param(node, testing_pkg)
+                unnamed = unnamed_test_param(node, testing_pkg) if testing_pkg is not None else None
                 if unnamed is None:
                     continue
                 tvar, naming = unnamed
@@ -184,7 +224,7 @@ class TestContext(Transform):
                 if lifetime_between(node, tvar.owner) is not Lifetime.CLEANUP:  # the guide's exception
                     findings.append(self._needs_newer_go(ctx, node, tvar))
                 continue
-            finding = self._site(ctx, Site(node, tvar, ctx_pkg))
+            finding = self._site(ctx, Site(node, tvar, ctx_pkg, suite))
             if finding is not None and naming is not None and finding.fix is not None:
                 finding = dataclasses.replace(
                     finding,
@@ -248,6 +288,16 @@ class TestContext(Transform):
         verdict = self._flow(ctx, site, holder, binding, variables)
         if verdict == "cleanup":
             return None
+        if site.suite is not None and site.suite[1] not in SUITE_LEVEL:
+            field = self._suite_field(site, holder, binding, variables)
+            if field is not None and _outlives_test(ctx, site.tvar.owner, site.suite[1], field):
+                return ctx.finding(
+                    self.id,
+                    call,
+                    message + f" (stored in the suite field {field} by {site.suite[1]}: a method that runs "
+                    "after this test, such as TearDownSuite or another test, may read it once this test's "
+                    "context has ended; review by hand)",
+                )
         cancellable = deriver is not None and call_parts(deriver)[1] != "WithValue"
         subject = self._subject(site, expr, holder, variables, cancellable)
         if subject is not None:
@@ -321,6 +371,24 @@ class TestContext(Transform):
             how = inspection(read)
             if how is not None:
                 return f"the context is {how}" if not how.startswith("its") else how
+        return None
+
+    def _suite_field(
+        self, site: Site, holder: Node, binding: Node | None, variables: list[Node]
+    ) -> str | None:
+        """The receiver field (`s.ctx`) the context, or a context derived from it, is assigned to."""
+        assert site.suite is not None
+        receiver_name = site.suite[0]
+        reads = [holder] + [use for var in self._taint(site.tvar.owner, variables)[0] for use in var.uses]
+        for read in reads:
+            expr = _outermost_paren(read)
+            stmt = _binding(expr)
+            if stmt is None or stmt.type != "assignment_statement":
+                continue
+            for target in _assigned_targets(stmt, expr):
+                root = _root_identifier(target)
+                if target.type != "identifier" and root is not None and text(root) == receiver_name:
+                    return text(target)
         return None
 
     def _callers(self, ctx: FileContext) -> CallContexts:
@@ -746,6 +814,26 @@ def _deferred_call_statement(use: Node) -> Node | None:
             if stmt.type == "expression_statement":
                 return stmt
     return None
+
+
+# Suite methods testify runs per test, before the test method: their fields are reset per test.
+_PER_TEST_SETUP = frozenset({"SetupTest", "BeforeTest", "SetupSubTest"})
+
+
+def _outlives_test(ctx: FileContext, owner: Node, method: str, field: str) -> bool:
+    """Whether a suite field set in `method` may be read after that test's context ends."""
+    suite_type = receiver(owner)
+    if method not in _PER_TEST_SETUP:
+        return True  # set by a test or helper method: other tests (files we do not see) may read it
+    member = field.split(".", 1)[1] if "." in field else field
+    pattern = re.compile(rf"\.{re.escape(member)}\b")
+    for decl in ctx.nodes("method_declaration"):
+        name = text(decl.child_by_field_name("name"))
+        other = receiver(decl)
+        same_type = suite_type is not None and other is not None and other[1] == suite_type[1]
+        if name in SUITE_LEVEL and same_type and pattern.search(text(decl.child_by_field_name("body"))):
+            return True  # SetupSuite / TearDownSuite read a per-test field
+    return False
 
 
 def _earlier_defer(deferred: Node, owner: Node) -> Node | None:
