@@ -21,6 +21,7 @@ from codemod.engine import FileResult
 from codemod.files import WriteRefused, find_targets, missing_targets, target_path, write_atomic
 from codemod.gitdiff import GitError, changed_lines
 from codemod.migrate import migrate
+from codemod.project import find_gomod
 from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
 from codemod.runner import default_jobs, run_files
 from codemod.suppress import Directive
@@ -199,6 +200,7 @@ def apply(
     if fmt == "json":
         click.echo(json.dumps(records, indent=2))
     sys.stdout.flush()
+    _go_version_notes(err, files, ids)
     _summary(err, stats, dry_run, allow_unsafe)
 
 
@@ -236,6 +238,15 @@ def _count(result: FileResult, stats: Counter[str]) -> None:
 
 
 def _report_skip(err: Console, result: FileResult, stats: Counter[str]) -> None:
+    for where in result.unparsed:
+        line_col, _, what = where.partition(": ")
+        err.print(
+            f"codemod: {_display(result.path)}:{line_col}: syntax error: {what} not examined "
+            "(no fixes there; findings may be missing)",
+            markup=False,
+        )
+    if result.unparsed:
+        stats["unparsed"] += 1
     if result.skipped is None:
         return
     if result.problem:
@@ -245,25 +256,35 @@ def _report_skip(err: Console, result: FileResult, stats: Counter[str]) -> None:
         stats["generated"] += 1
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 file`, `2 files`, `1 fix`, `0 fixes`."""
+    if count == 1:
+        return f"{count} {noun}"
+    return f"{count} {noun}es" if noun.endswith(("x", "s", "sh", "ch")) else f"{count} {noun}s"
+
+
 def _summary(err: Console, stats: Counter[str], dry_run: bool, allow_unsafe: bool) -> None:
     verb = "would change" if dry_run else "changed"
     parts = [
-        f"{stats['files']} files scanned",
-        f"{verb} {stats['changed']} files",
-        f"{stats['applied']} fixes",
+        f"{plural(stats['files'], 'file')} scanned",
+        f"{verb} {plural(stats['changed'], 'file')}",
+        plural(stats["applied"], "fix"),
     ]
     if stats["unsafe_left"] and not allow_unsafe:
-        parts.append(f"{stats['unsafe_left']} unsafe fixes not applied (use --unsafe)")
+        parts.append(f"{plural(stats['unsafe_left'], 'unsafe fix')} not applied (use --unsafe)")
     if stats["manual"]:
-        parts.append(f"{stats['manual']} findings need a human (codemod check)")
+        needs = "needs" if stats["manual"] == 1 else "need"
+        parts.append(f"{plural(stats['manual'], 'finding')} {needs} a human (codemod check)")
     if stats["dropped"]:
-        parts.append(f"{stats['dropped']} fixes dropped by the safety guards")
+        parts.append(f"{plural(stats['dropped'], 'fix')} dropped by the safety guards")
     if stats["generated"]:
-        parts.append(f"{stats['generated']} generated files skipped")
+        parts.append(f"{plural(stats['generated'], 'generated file')} skipped")
     if stats["problems"]:
-        parts.append(f"{stats['problems']} files could not be processed")
+        parts.append(f"{plural(stats['problems'], 'file')} could not be processed")
+    if stats["unparsed"]:
+        parts.append(f"{plural(stats['unparsed'], 'file')} with syntax errors only partly examined")
     if stats["refused"]:
-        parts.append(f"{stats['refused']} files not written")
+        parts.append(f"{plural(stats['refused'], 'file')} not written")
     err.print("codemod: " + ", ".join(parts), markup=False)
 
 
@@ -351,8 +372,47 @@ def check(
     else:
         click.echo(as_text(reported), nl=False)
     sys.stdout.flush()
-    err.print(f"codemod: {len(reported)} findings in {len(files)} files", markup=False)
-    sys.exit(2 if stats["problems"] else 1 if reported else 0)
+    _go_version_notes(err, files, ids)
+    err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
+    sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported else 0)
+
+
+def _check_summary(reported: list[Reported], checked: int, stats: Counter[str]) -> str:
+    """`3 findings in 2 files (5 files checked)`: the files counted are the ones with findings."""
+    with_findings = len({r.path for r in reported})
+    found = plural(len(reported), "finding")
+    summary = f"{found} in {plural(with_findings, 'file')}" if reported else found
+    parts = [f"{summary} ({plural(checked, 'file')} checked)"]
+    if stats["problems"]:
+        parts.append(f"{plural(stats['problems'], 'file')} could not be processed")
+    if stats["unparsed"]:
+        parts.append(f"{plural(stats['unparsed'], 'file')} with syntax errors only partly examined")
+    return ", ".join(parts)
+
+
+def _go_version_notes(err: Console, files: list[Path], ids: tuple[str, ...]) -> None:
+    """test-context fixes nothing in a module older than Go 1.24: say so, once per module."""
+    if "test-context" not in ids:
+        return
+    old: Counter[tuple[str, str]] = Counter()
+    for file in files:
+        gomod = find_gomod(str(resolved(file).parent))
+        if gomod is not None and gomod.go_version is not None and gomod.go_version < (1, 24):
+            old[(gomod.root, "go {}.{}".format(*gomod.go_version))] += 1
+    for (root, said), count in sorted(old.items()):
+        where = _relative(Path(root) / "go.mod")
+        err.print(
+            f"codemod: test-context: t.Context() needs Go >= 1.24 and {where} says {said} "
+            f"({plural(count, 'file')}): raise the go line to get fixes",
+            markup=False,
+        )
+
+
+def _relative(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _unused_ignore(directive: Directive) -> Finding:

@@ -15,7 +15,7 @@ from tree_sitter import Tree
 from codemod.config import Settings
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety, splice
 from codemod.gofmt import gofmt, gofmt_path
-from codemod.gosyntax import broken_ranges, error_count, parse
+from codemod.gosyntax import broken_ranges, error_count, parse, text, walk
 from codemod.imports import ImportsUnavailable, ImportTable, update_imports
 from codemod.project import ProjectInfo
 from codemod.source import SourceError, SourceText, is_generated, locate
@@ -36,6 +36,8 @@ class FileResult:
     skipped: str | None = None  # the whole file was skipped, and why
     problem: bool = False  # the skip is a problem to report (not e.g. a generated file)
     unused_ignores: list[Directive] = field(default_factory=list)  # ignore comments that silence nothing
+    # Declarations with a syntax error: "line:col: func TestA (lines 10-14)"; they get no fixes.
+    unparsed: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -200,6 +202,7 @@ def process_source(
     if tree.root_node.has_error and not any(c.type == "package_clause" for c in tree.root_node.children):
         result.skipped, result.problem = "does not parse as Go", True
         return result
+    result.unparsed = unparsed_declarations(tree, source.body)
     if analyse_only:  # check: the findings of one pass, nothing applied
         result.findings = run_transforms(
             path, source.body, project, settings, transforms, result.unused_ignores, tree
@@ -220,6 +223,25 @@ def process_source(
         body = checked
     result.new = source.restore(body)
     return result
+
+
+def unparsed_declarations(tree: Tree, body: bytes) -> list[str]:
+    """Each top-level declaration with an ERROR/MISSING node: where the first error is, and its span."""
+    if not tree.root_node.has_error:
+        return []
+    described = []
+    for child in tree.root_node.children:
+        if not (child.has_error or child.is_error or child.is_missing):
+            continue
+        first = next((n for n in walk(child) if n.is_error or n.is_missing), child)
+        line, column = locate(body, first.start_byte)
+        name = child.child_by_field_name("name")
+        kind = {"function_declaration": "func", "method_declaration": "method"}.get(child.type)
+        what = f"{kind} {text(name)}" if kind and name is not None else "the declaration"
+        start, end = child.start_point.row + 1, child.end_point.row + 1
+        span = f"line {start}" if start == end else f"lines {start}-{end}"
+        described.append(f"{line}:{column}: {what} ({span})")
+    return described
 
 
 def _gofmt_guard(before: bytes, after: bytes) -> bytes | None:

@@ -53,7 +53,7 @@ def process_file(job: Job) -> FileResult:
         cached.path, cached.original = job.path, raw
         return cached
     result = _process(job, path, raw)
-    if key and not result.problem:
+    if key and not result.problem and not result.unparsed:
         store(key, result)
     return result
 
@@ -61,7 +61,12 @@ def process_file(job: Job) -> FileResult:
 def _process(job: Job, path: Path, raw: bytes) -> FileResult:
     try:
         body = raw.removeprefix(BOM)
-        project = project_for(path, job.settings.helper_import, package_name(body))
+        package = package_name(body)
+        if package is None:  # not a Go source file: nothing may be rewritten in it
+            return FileResult(
+                job.path, original=raw, skipped="does not parse as Go: no package clause", problem=True
+            )
+        project = project_for(path, job.settings.helper_import, package)
         transforms = _transforms(job.transform_ids)
         return process_source(
             job.path, raw, project, job.settings, transforms, job.allow_unsafe, analyse_only=job.analyse_only

@@ -54,7 +54,7 @@ def test_dry_run_prints_diff_and_writes_nothing(repo: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "+\t_ = get(utils.WithShortDeadline(t))" in done.stdout
     assert done.stdout.startswith("--- a/go/foo/foo_test.go\n+++ b/go/foo/foo_test.go\n")
-    assert "would change 1 files, 1 fixes" in done.stderr
+    assert "would change 1 file, 1 fix" in done.stderr
     assert (repo / "go/foo/foo_test.go").read_text() == TEST
 
 

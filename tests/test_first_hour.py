@@ -197,3 +197,77 @@ def test_an_unreadable_target_is_named(locked: Path) -> None:
         done = unprivileged("check", target, cwd=locked)
         assert done.returncode == 2, (target, done.stderr)
         assert "permission denied" in done.stderr and "Traceback" not in done.stderr
+
+
+# 5. A syntax error inside a function: the file and the declaration are named, and check exits 2.
+
+BROKEN_INSIDE = TEST.replace(
+    "\t_ = get(context.Background())\n",
+    "\tx := 1 +\n}\n\nfunc TestB(t *testing.T) {\n\t_ = get(context.Background())\n",
+    1,
+)
+
+
+def test_a_syntax_error_inside_a_function_is_named(module: Path) -> None:
+    (module / "b_test.go").write_text(BROKEN_INSIDE)
+    done = codemod("check", "--select", "test-context", "./...", cwd=module)
+    assert done.returncode == 2, done.stderr
+    assert (
+        "codemod: b_test.go:11:9: syntax error: func TestA (lines 10-12) not examined "
+        "(no fixes there; findings may be missing)\n"
+    ) in done.stderr
+    assert "b_test.go:15:10: test-context" in done.stdout  # the rest of the file is still checked
+    again = codemod("check", "--select", "test-context", "./...", cwd=module)  # not hidden by the cache
+    assert again.returncode == 2 and "syntax error: func TestA" in again.stderr
+    applied = codemod("apply", "./...", cwd=module)
+    assert applied.returncode == 0, applied.stderr
+    assert "b_test.go:11:9: syntax error: func TestA" in applied.stderr
+    assert "1 file with syntax errors only partly examined" in applied.stderr
+    assert "x := 1 +\n" in (module / "b_test.go").read_text()
+    assert "get(t.Context())" in (module / "b_test.go").read_text()
+
+
+# 11. A module older than Go 1.24 hears why test-context fixes nothing; a file without a package
+# clause is not rewritten.
+
+
+def test_an_old_go_module_is_told_what_test_context_needs(module: Path) -> None:
+    (module / "go.mod").write_text("module example.com/m\n\ngo 1.22\n")
+    for command in ("check", "apply"):
+        done = codemod(command, "--select", "test-context", cwd=module)
+        assert (
+            "codemod: test-context: t.Context() needs Go >= 1.24 and go.mod says go 1.22 (1 file): "
+            "raise the go line to get fixes\n"
+        ) in done.stderr
+    assert (module / "a_test.go").read_text() == TEST
+    (module / "go.mod").write_text(GOMOD)
+    assert "needs Go >= 1.24" not in codemod("check", cwd=module).stderr
+
+
+def test_a_file_without_a_package_clause_is_not_rewritten(module: Path) -> None:
+    headless = TEST.replace("package m\n\n", "")
+    (module / "a_test.go").write_text(headless)
+    done = codemod("apply", cwd=module)
+    assert "codemod: a_test.go: skipped: does not parse as Go: no package clause\n" in done.stderr
+    assert (module / "a_test.go").read_text() == headless
+    assert codemod("check", cwd=module).returncode == 2
+
+
+# 12. Counts and plurals.
+
+
+def test_check_summary_counts_files_with_findings(module: Path) -> None:
+    (module / "clean_test.go").write_text('package m\n\nimport "testing"\n\nfunc TestC(t *testing.T) {}\n')
+    done = codemod("check", "--select", "test-context", cwd=module)
+    assert done.stderr.splitlines()[-1] == "codemod: 1 finding in 1 file (2 files checked)"
+    (module / "b_test.go").write_text(TEST.replace("TestA", "TestB"))
+    done = codemod("check", "--select", "test-context", cwd=module)
+    assert done.stderr.splitlines()[-1] == "codemod: 2 findings in 2 files (3 files checked)"
+    codemod("apply", cwd=module)
+    done = codemod("check", "--select", "test-context", cwd=module)
+    assert done.returncode == 0 and done.stderr == "codemod: 0 findings (3 files checked)\n"
+
+
+def test_apply_summary_plurals(module: Path) -> None:
+    done = codemod("apply", "--dry-run", "--select", "test-context", cwd=module)
+    assert done.stderr == "codemod: 1 file scanned, would change 1 file, 1 fix\n"
