@@ -166,6 +166,7 @@ class TestContext(Transform):
         suites: frozenset[str] | None = None
         self._ctx_pkg = ctx_pkg
         self._signals: dict[int, bool] = {}
+        self._mocks: dict[int, bool] = {}
         self._call_contexts: CallContexts | None = None
         for node in ctx.nodes("call_expression"):
             if call_arguments(node):
@@ -324,6 +325,11 @@ class TestContext(Transform):
             if verdict == "cleanup-object"
             else None
         )
+        if unsafe_reason is None and self._mocked(site.tvar.owner):
+            unsafe_reason = (
+                "a mock expectation compares this context with the one the code under test receives: "
+                "both must come from the same test, so every context of this test must change together"
+            )
         if deriver is not None:
             collapsed = self._collapse_timeout(ctx, site, deriver, binding) if unsafe_reason is None else None
             if isinstance(collapsed, Fix):
@@ -390,6 +396,18 @@ class TestContext(Transform):
                 if target.type != "identifier" and root is not None and text(root) == receiver_name:
                     return text(target)
         return None
+
+    def _mocked(self, owner: Node) -> bool:
+        """A mock expectation in this test takes a background context: its contexts change together."""
+        key = owner.start_byte
+        if key not in self._mocks:
+            calls = [n for n in find(owner, "call_expression") if not call_arguments(n)]
+            self._mocks[key] = any(
+                call_parts(n) in ((self._ctx_pkg, "Background"), (self._ctx_pkg, "TODO"))
+                and _mock_expectation(n)
+                for n in calls
+            )
+        return self._mocks[key]
 
     def _callers(self, ctx: FileContext) -> CallContexts:
         if self._call_contexts is None:
@@ -834,6 +852,20 @@ def _outlives_test(ctx: FileContext, owner: Node, method: str, field: str) -> bo
         if name in SUITE_LEVEL and same_type and pattern.search(text(decl.child_by_field_name("body"))):
             return True  # SetupSuite / TearDownSuite read a per-test field
     return False
+
+
+def _mock_expectation(expr: Node) -> bool:
+    """`m.EXPECT().Get(ctx, ...)` (gomock) or `m.On("Get", ctx, ...)` (testify mock): compared, not used."""
+    parent = _outermost_paren(expr).parent
+    if parent is None or parent.type != "argument_list" or parent.parent is None:
+        return False
+    call = parent.parent
+    function = call.child_by_field_name("function")
+    if function is None or function.type != "selector_expression":
+        return False
+    operand = text(function.child_by_field_name("operand"))
+    field = text(function.child_by_field_name("field"))
+    return operand.endswith("EXPECT()") or field in ("On", "AssertCalled", "AssertNotCalled")
 
 
 def _earlier_defer(deferred: Node, owner: Node) -> Node | None:
