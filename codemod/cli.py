@@ -24,7 +24,8 @@ from codemod.migrate import migrate
 from codemod.project import find_gomod
 from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
 from codemod.runner import default_jobs, run_files
-from codemod.suppress import Directive
+from codemod.source import BOM
+from codemod.suppress import Directive, directives, unknown_ids
 from codemod.transform import all_transforms, select_transforms
 from codemod.verify import DEFAULT_TIMEOUT, VerifyError, verify_results
 
@@ -202,6 +203,8 @@ def apply(
     sys.stdout.flush()
     _go_version_notes(err, files, ids)
     _summary(err, stats, dry_run, allow_unsafe)
+    if stats["refused"]:
+        sys.exit(1)  # fixes were found that could not be written
 
 
 def _verify(
@@ -358,7 +361,7 @@ def check(
         _report_skip(err, result, stats)
         found = list(result.findings)
         if report_unused_ignores:
-            found += [_unused_ignore(d) for d in result.unused_ignores]
+            found += _ignore_findings(result)
         if changed is not None:
             lines = changed.get(Path(result.path).resolve(), set())
             found = [f for f in found if lines is None or f.line in lines]
@@ -413,6 +416,21 @@ def _relative(path: Path) -> str:
         return path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+def _ignore_findings(result: FileResult) -> list[Finding]:
+    """`//codemod:ignore` comments that silence nothing, or name an id no transform has (ruff's RUF100)."""
+    reported = []
+    unused = set(result.unused_ignores)
+    for directive in directives(result.original.removeprefix(BOM)):
+        problem = unknown_ids(directive, all_transforms())
+        if problem:
+            finding = Finding(UNUSED_IGNORE, 0, 0, f"//codemod:ignore {problem}")
+            reported.append(replace(finding, line=directive.line, column=directive.column))
+        elif directive in unused:
+            reported.append(_unused_ignore(directive))
+            unused.discard(directive)
+    return reported + [_unused_ignore(d) for d in unused if unknown_ids(d, all_transforms()) is None]
 
 
 def _unused_ignore(directive: Directive) -> Finding:

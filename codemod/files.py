@@ -187,6 +187,9 @@ def write_atomic(path: Path, data: bytes, expected: bytes) -> None:
     if current != expected:
         raise WriteRefused("changed on disk since it was read; not written")
     mode = path.stat().st_mode & 0o7777
+    if not mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+        # A rename would replace a file the user may not write (root can): refuse, as an editor would.
+        raise WriteRefused(f"read-only file (mode {mode:04o}); not written")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".codemod")
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from codemod.edits import Finding
@@ -47,3 +48,16 @@ def suppress(findings: Iterable[Finding], found: list[Directive]) -> tuple[list[
         else:
             kept.append(finding)
     return kept, used
+
+
+def unknown_ids(directive: Directive, known: Collection[str]) -> str | None:
+    """What is wrong with a directive's ids, if any names no transform: `test-contxt: unknown ...`."""
+    unknown = sorted(directive.ids - set(known) - {"all"})
+    if not unknown:
+        return None
+    described = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, list(known), n=1)
+        described.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    noun = "id" if len(unknown) == 1 else "ids"
+    return f"{', '.join(described)}: unknown transform {noun}, so it silences nothing (see codemod list)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -271,3 +272,43 @@ def test_check_summary_counts_files_with_findings(module: Path) -> None:
 def test_apply_summary_plurals(module: Path) -> None:
     done = codemod("apply", "--dry-run", "--select", "test-context", cwd=module)
     assert done.stderr == "codemod: 1 file scanned, would change 1 file, 1 fix\n"
+
+
+# 7. A read-only file is not replaced behind the user's back.
+
+
+def test_a_read_only_file_is_refused_and_named(module: Path) -> None:
+    (module / "b_test.go").write_text(TEST.replace("TestA", "TestB"))
+    (module / "a_test.go").chmod(0o444)
+    done = codemod("apply", "--select", "test-context", cwd=module)
+    assert done.returncode == 1, done.stderr
+    assert "codemod: a_test.go: read-only file (mode 0444); not written\n" in done.stderr
+    assert "1 file not written" in done.stderr
+    assert (module / "a_test.go").read_text() == TEST
+    assert stat.S_IMODE((module / "a_test.go").stat().st_mode) == 0o444
+    assert "t.Context()" in (module / "b_test.go").read_text()  # the other file is still fixed
+    assert sorted(p.name for p in module.glob("*.codemod")) == []
+
+
+# 8. A misspelled id in an ignore comment is reported, as ruff's RUF100 does.
+
+
+def test_unknown_ids_in_ignore_comments_are_reported(module: Path) -> None:
+    source = TEST.replace(
+        "\t_ = get(context.Background())\n",
+        "\t_ = get(context.Background()) //codemod:ignore test-contxt\n"
+        "\t//codemod:ignore test-context, no-such-rule\n"
+        "\t_ = get(context.TODO())\n",
+    )
+    (module / "a_test.go").write_text(source)
+    done = codemod("check", "--report-unused-ignores", "--select", "test-context", "--no-cache", cwd=module)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == [
+        "a_test.go:11:10: test-context context.Background() in a test: derive the context from t [safe fix]",
+        "a_test.go:11:32: unused-ignore //codemod:ignore test-contxt (did you mean test-context?): "
+        "unknown transform id, so it silences nothing (see codemod list)",
+        "a_test.go:12:2: unused-ignore //codemod:ignore no-such-rule: unknown transform id, so it silences "
+        "nothing (see codemod list)",
+    ]
+    cached = codemod("check", "--report-unused-ignores", "--select", "test-context", cwd=module)
+    assert cached.stdout == done.stdout  # the comments are read again when findings come from the cache
