@@ -136,7 +136,11 @@ def _with_common(func: Any) -> Any:
     help="Run go vet (test: and go test -short) on changed packages; repair or revert what newly fails.",
 )
 @click.option(
-    "--verify-timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True, help="Seconds per package."
+    "--verify-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds per package.",
 )
 def apply(
     paths: tuple[str, ...],
@@ -155,6 +159,11 @@ def apply(
     """Fix the files under PATHS (default: .; Go-style ./... works too)."""
     settings, ids = _load(paths, config, select, ignore)
     if interactive:
+        if verify != "none":
+            raise click.UsageError(
+                f"--interactive cannot be combined with --verify {verify}: review first, then run "
+                f"`codemod apply --verify {verify}` or `go vet` on what you accepted"
+            )
         problem = review.usage_problem(dry_run, fmt)
         if problem:
             raise click.UsageError(problem)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,5 +101,90 @@ def load_settings(path: Path | None) -> Settings:
         if key in sleep:
             if not isinstance(sleep[key], str):
                 raise ConfigError(f"{path}: sleep.{key} must be a Go duration expression string")
+            try:
+                go_duration(sleep[key])
+            except ValueError as exc:
+                raise ConfigError(
+                    f"{path}: sleep.{key} = {sleep[key]!r} is not a Go duration expression "
+                    f'such as "10*time.Millisecond": {exc}'
+                ) from None
             settings = replace(settings, **{key.replace("-", "_"): sleep[key]})
     return settings
+
+
+_UNITS = {
+    "time.Nanosecond": 1,
+    "time.Microsecond": 10**3,
+    "time.Millisecond": 10**6,
+    "time.Second": 10**9,
+    "time.Minute": 60 * 10**9,
+    "time.Hour": 3600 * 10**9,
+}
+_TOKEN = re.compile(r"\s*(time\.[A-Za-z]+|\d[\d_]*(?:\.\d+)?|[-+*/()]|\S+)")
+
+
+def go_duration(expression: str) -> float:
+    """Nanoseconds of a Go constant duration expression (`5*time.Second`, `time.Minute + 30*time.Second`,
+    `time.Duration(500) * time.Millisecond`). ValueError says what is wrong; the value must be positive."""
+    tokens = _TOKEN.findall(expression.strip())
+    position = 0
+    has_unit = False
+
+    def peek() -> str:
+        return tokens[position] if position < len(tokens) else ""
+
+    def take(expected: str | None = None) -> str:
+        nonlocal position
+        token = peek()
+        if not token:
+            raise ValueError("it ends too early")
+        if expected is not None and token != expected:
+            raise ValueError(f"expected {expected!r}, found {token!r}")
+        position += 1
+        return token
+
+    def factor() -> float:
+        nonlocal has_unit
+        token = take()
+        if token == "(":
+            value = expr()
+            take(")")
+            return value
+        if token == "time.Duration":
+            has_unit = True
+            take("(")
+            value = expr()
+            take(")")
+            return value
+        if token in _UNITS:
+            has_unit = True
+            return float(_UNITS[token])
+        if token[0].isdigit():
+            return float(token.replace("_", ""))
+        raise ValueError(f"unexpected {token!r}")
+
+    def term() -> float:
+        value = factor()
+        while peek() in ("*", "/"):
+            operator, right = take(), factor()
+            if operator == "/" and right == 0:
+                raise ValueError("division by zero")
+            value = value * right if operator == "*" else value / right
+        return value
+
+    def expr() -> float:
+        value = term()
+        while peek() in ("+", "-"):
+            value = value + term() if take() == "+" else value - term()
+        return value
+
+    if not tokens:
+        raise ValueError("it is empty")
+    total = expr()
+    if position != len(tokens):
+        raise ValueError(f"unexpected {peek()!r}")
+    if not has_unit:
+        raise ValueError("it has no time unit (a bare number is nanoseconds)")
+    if total <= 0:
+        raise ValueError("it must be positive")
+    return total

@@ -312,3 +312,51 @@ def test_unknown_ids_in_ignore_comments_are_reported(module: Path) -> None:
     ]
     cached = codemod("check", "--report-unused-ignores", "--select", "test-context", cwd=module)
     assert cached.stdout == done.stdout  # the comments are read again when findings come from the cache
+
+
+# 9. [sleep] values are Go duration expressions, checked when the config is loaded.
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "why"),
+    [
+        ("unit-tick", "banana", "unexpected 'banana'"),
+        ("unit-wait", "5*", "it ends too early"),
+        ("integration-wait", "30", "it has no time unit (a bare number is nanoseconds)"),
+        ("integration-tick", "0*time.Second", "it must be positive"),
+        ("unit-tick", "10*time.Milisecond", "unexpected 'time.Milisecond'"),
+    ],
+)
+def test_sleep_values_are_validated_at_load(module: Path, key: str, value: str, why: str) -> None:
+    (module / ".codemod.toml").write_text(f'[sleep]\n{key} = "{value}"\n')
+    for command in ("check", "apply"):
+        done = codemod(command, cwd=module)
+        assert done.returncode == 2, done.stderr
+        assert f"sleep.{key} = '{value}' is not a Go duration expression" in done.stderr
+        assert why in done.stderr and "Traceback" not in done.stderr
+    assert (module / "a_test.go").read_text() == TEST
+
+
+def test_good_sleep_values_load(module: Path) -> None:
+    (module / ".codemod.toml").write_text(
+        '[sleep]\nunit-wait = "time.Minute + 30*time.Second"\n'
+        'unit-tick = "time.Duration(50) * time.Millisecond"\n'
+    )
+    assert codemod("check", cwd=module).returncode == 1
+
+
+# 10. Options that would be silently ignored, or make no sense, are usage errors.
+
+
+def test_interactive_with_verify_is_a_usage_error(module: Path) -> None:
+    done = codemod("apply", "--interactive", "--verify", "vet", cwd=module)
+    assert done.returncode == 2
+    assert "--interactive cannot be combined with --verify vet" in done.stderr
+
+
+@pytest.mark.parametrize("timeout", ["-5", "0"])
+def test_a_verify_timeout_must_be_positive(module: Path, timeout: str) -> None:
+    done = codemod("apply", "--verify", "vet", "--verify-timeout", timeout, cwd=module)
+    assert done.returncode == 2
+    assert "Invalid value for '--verify-timeout'" in done.stderr
+    assert (module / "a_test.go").read_text() == TEST
