@@ -13,6 +13,7 @@ from codemod.gosyntax import (
     call_arguments,
     call_parts,
     duration_seconds,
+    find,
     line_indent,
     text,
     walk,
@@ -175,19 +176,26 @@ class SleepThenAssert(Transform):
             if _negative(sleep, assertion):
                 return "a negative check: Eventually would pass at once; consider require.Never"
             args = call_arguments(assertion.call)[1:]
-            if any(_has_effect(a) for a in args):
-                return "an assertion argument has effects that a retry would repeat"
+            effects = [e for e in (_effect(a) for a in args) if e is not None]
+            if effects:
+                return f"side effect in the condition: {effects[0]}, and a retry would repeat it"
             if any(_mentions(a, tvar.name) for a in args):
                 return f"an assertion argument uses {tvar.name}"
         for statement in compute:
             if statement.type not in ("short_var_declaration", "assignment_statement"):
                 return "statements between the sleep and the assertions"
-            if _has_effect(statement) or _mentions(statement, tvar.name):
-                return "a statement between the sleep and the assertions has effects"
+            effect = _effect(statement)
+            if effect is not None or _mentions(statement, tvar.name):
+                return f"side effect in the condition: {effect or tvar.name} would run on every poll"
             if any(_used_after(statement, assertions[-1].statement)):
                 return "a value computed after the sleep is used after the assertions"
             if statement.type == "assignment_statement":
                 return "an assignment between the sleep and the assertions"
+        polled = [*compute, *(a for x in assertions for a in call_arguments(x.call)[1:])]
+        if not _repolled(polled, tvar.owner):
+            return (
+                "nothing to poll: the assertions check values computed before the sleep, which cannot change"
+            )
         return None
 
     def _fix(
@@ -400,14 +408,62 @@ def _snapshot_before(sleep: Node, arg: Node) -> bool:
 
 
 def _has_effect(node: Node) -> bool:
+    return _effect(node) is not None
+
+
+def _effect(node: Node) -> str | None:
+    """What in `node` a retry would repeat: a receive, a write, or a call not known to be a read."""
     for child in walk(node):
         if child.type == "unary_expression" and text(child).startswith("<-"):
-            return True
+            return "a channel receive"
         if child.type in ("inc_statement", "dec_statement", "send_statement", "func_literal"):
-            return True
-        if child.type == "call_expression":
-            _, name = call_parts(child)
-            if _SIDE_EFFECT.match(name or ""):
+            return f"`{text(child).splitlines()[0]}` writes"
+        if child.type == "call_expression" and not _is_read(child):
+            return f"{text(child.child_by_field_name('function'))}() is not a known read"
+    return None
+
+
+# Calls that only read: getters, atomic loads, lookups, lengths. Any other call is not a read (a
+# token bucket's Retrieve(5), a CheckReplica that writes a store): retrying it would repeat it.
+_READ_METHOD = re.compile(
+    r"^(?:Get|Load|Len|Count|Size|Cap|Is|Has|Contains|Exists|Lookup|Find|Peek|State|Status|Value|Values|"
+    r"Keys|Snapshot|Stats|Current|Num|Total|Healthy|Ready|Running|Err|Error|String|Name|Names|ID|Addr|"
+    r"Equal|Unwrap|Seconds|Duration|Time|Age|Milliseconds|Microseconds|Nanoseconds|Minutes|Hours|Milliseconds|Before|After|IsZero|Sub|Since|Until|Bool|Int|Int32|Int64|Uint|"
+    r"Uint32|Uint64|Float64|Bytes|Elapsed|Stat|ReadFile|Lstat|ReadDir|DeepEqual|Sprintf|Sprint|HasPrefix|"
+    r"HasSuffix|Index|Join|Base|Dir|Ext|Fields|Split|TrimSpace|ToLower|ToUpper|Itoa|Atoi|FormatInt|As|"
+    r"NumGoroutine|Now|Matches|Match|MatchString)(?:[A-Z0-9_]\w*)?$"
+)
+_READ_BUILTINS = frozenset(
+    {"len", "cap", "min", "max", "string", "int", "int32", "int64", "uint", "uint32", "uint64", "float64",
+     "bool", "byte", "rune", "errors", "complex", "real", "imag"}
+)  # fmt: skip
+
+
+def _is_read(call: Node) -> bool:
+    operand, name = call_parts(call)
+    if not name:
+        return False
+    if not operand:
+        return name in _READ_BUILTINS or bool(_READ_METHOD.match(name[:1].upper() + name[1:]))
+    return bool(_READ_METHOD.match(name[:1].upper() + name[1:]))
+
+
+def _repolled(nodes: list[Node], owner: Node) -> bool:
+    """Whether the poll would re-evaluate something that can change: a call, a field, an index, a
+    dereference, or a local that a closure of the test assigns (a goroutine's flag)."""
+    written = {
+        text(target)
+        for literal in find(owner, "func_literal")
+        for stmt in find(literal, "assignment_statement", "inc_statement", "dec_statement")
+        for target in (stmt.child_by_field_name("left") or stmt).named_children[:1] or [stmt]
+    }
+    for node in nodes:
+        for child in walk(node):
+            if child.type in ("call_expression", "selector_expression", "index_expression"):
+                return True
+            if child.type == "unary_expression" and text(child).startswith("*"):
+                return True
+            if child.type == "identifier" and text(child) in written:
                 return True
     return False
 
