@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ def _ids(value: str | None) -> tuple[str, ...]:
 
 
 def _console(no_color: bool, stderr: bool) -> Console:
-    plain = no_color or "NO_COLOR" in os.environ
+    plain = no_color or bool(os.environ.get("NO_COLOR"))  # no-color.org: only a non-empty value counts
     return Console(
         stderr=stderr, no_color=plain, highlight=False, soft_wrap=True, color_system=None if plain else "auto"
     )
@@ -179,41 +182,84 @@ def apply(
     out = _console(no_color, stderr=False)
     stats: Counter[str] = Counter()
     files = _discover(paths, settings, err, stats)
-    records: list[dict[str, Any]] = []
     verifying = verify != "none" and not dry_run
     to_verify: list[FileResult] = []
-    for result in run_files(files, settings, ids, allow_unsafe, jobs or default_jobs()):
-        _report_skip(err, result, stats)
-        stats["files"] += 1
-        if fmt == "json":
-            records.extend(_fix_records(result))
-        if not result.changed:
-            _count(result, stats)
-            continue
-        assert result.new is not None
-        if fmt == "diff" and dry_run:
-            render_diff(out, unified_diff(_display(result.path), result.original, result.new))
-        if verifying:
-            to_verify.append(result)  # written by the verifier, package by package
-            continue
-        if not dry_run:
-            try:
-                write_atomic(Path(result.path), result.new, result.original)
-            except (WriteRefused, OSError) as exc:
-                err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
-                stats["refused"] += 1
+    outcomes: list[tuple[FileResult, bool | None]] = []  # each result; did its fixes reach the disk?
+    kept: set[Path] = set()  # --verify: the files whose fixes were kept
+    written: list[str] = []
+    try:
+        for result in run_files(files, settings, ids, allow_unsafe, jobs or default_jobs()):
+            _report_skip(err, result, stats)
+            stats["files"] += 1
+            if not result.changed:
+                _count(result, stats)
+                outcomes.append((result, False))
                 continue
-        stats["changed"] += 1
-        _count(result, stats)
-    if verifying:
-        _verify(err, to_verify, verify, verify_timeout, settings, ids, jobs, stats)
+            assert result.new is not None
+            if fmt == "diff" and dry_run:
+                render_diff(out, unified_diff(_display(result.path), result.original, result.new))
+            if verifying:
+                to_verify.append(result)  # written by the verifier, package by package
+                outcomes.append((result, None))
+                continue
+            if not dry_run:
+                try:
+                    with _deferred_interrupt():  # a Ctrl-C lands after the file is written and counted
+                        write_atomic(Path(result.path), result.new, result.original)
+                        written.append(_display(result.path))
+                except (WriteRefused, OSError) as exc:
+                    err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
+                    stats["refused"] += 1
+                    outcomes.append((result, False))
+                    continue
+            stats["changed"] += 1
+            _count(result, stats)
+            outcomes.append((result, not dry_run))
+        if verifying:
+            kept = _verify(err, to_verify, verify, verify_timeout, settings, ids, jobs, stats)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        _interrupted(err, written, verifying)
+        sys.exit(130)
     if fmt == "json":
+        records = [
+            record
+            for result, on_disk in outcomes
+            for record in _fix_records(result, Path(result.path) in kept if on_disk is None else on_disk)
+        ]
         click.echo(json.dumps(records, indent=2))
     sys.stdout.flush()
     _go_version_notes(err, files, ids)
     _summary(err, stats, dry_run, allow_unsafe)
     if stats["refused"]:
         sys.exit(1)  # fixes were found that could not be written
+
+
+@contextmanager
+def _deferred_interrupt() -> Iterator[None]:
+    """Hold Ctrl-C back while the body runs; KeyboardInterrupt is raised once the body is done."""
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
+def _interrupted(err: Console, written: list[str], verifying: bool) -> None:
+    """Ctrl-C: every write is atomic, so say which files hold fixes and that no file is half-written."""
+    if verifying:
+        err.print(
+            "codemod: interrupted during --verify; files already verified keep their fixes", markup=False
+        )
+    elif written:
+        shown = ", ".join(written[:10]) + (f" and {len(written) - 10} more" if len(written) > 10 else "")
+        err.print(f"codemod: interrupted; {plural(len(written), 'file')} written: {shown}", markup=False)
+    else:
+        err.print("codemod: interrupted; nothing was written", markup=False)
+    err.print("codemod: no file was left half-written; run the command again to finish", markup=False)
 
 
 def _verify(
@@ -225,7 +271,8 @@ def _verify(
     ids: tuple[str, ...],
     jobs: int | None,
     stats: Counter[str],
-) -> None:
+) -> set[Path]:
+    """Verify and write; the paths whose fixes were kept."""
     try:
         report = verify_results(results, mode, settings, ids, timeout=timeout, jobs=jobs or default_jobs())
     except VerifyError as exc:  # no `go`: raised before anything is written
@@ -234,6 +281,7 @@ def _verify(
         err.print(f"codemod: {line}", markup=False)
     stats["changed"] = len(report.changed)
     stats["applied"] = sum(report.counts().values())
+    return set(report.changed)
 
 
 def _count(result: FileResult, stats: Counter[str]) -> None:
@@ -300,8 +348,9 @@ def _summary(err: Console, stats: Counter[str], dry_run: bool, allow_unsafe: boo
     err.print("codemod: " + ", ".join(parts), markup=False)
 
 
-def _fix_records(result: FileResult) -> list[dict[str, Any]]:
-    applied = {id(f) for f in result.applied} if result.changed else set()
+def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
+    """One record per fix; `applied` only when the fix is in the file now (never under --dry-run)."""
+    applied = {id(f) for f in result.applied} if result.changed and on_disk else set()
     records = []
     for finding in result.findings:
         if finding.fix is None:

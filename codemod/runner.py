@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -79,6 +80,11 @@ def _process(job: Job, path: Path, raw: bytes) -> FileResult:
         )
 
 
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which says what was written and exits 130."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
@@ -96,5 +102,5 @@ def run_files(
     if jobs <= 1 or len(work) < 4:
         yield from map(process_file, work)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts) as pool:
         yield from pool.map(process_file, work, chunksize=4)

@@ -81,9 +81,11 @@ def test_json_records_one_per_fix(repo: Path) -> None:
             "safety": "safe",
             "reason": records[0]["reason"],
             "replacement": "utils.WithShortDeadline(t)",
-            "applied": True,
+            "applied": False,  # --dry-run: nothing is applied
         }
     ]
+    written = json.loads(invoke("apply", "--format", "json", cwd=repo).stdout)
+    assert [record["applied"] for record in written] == [True]
 
 
 def test_usage_errors_exit_2(repo: Path) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -360,3 +363,57 @@ def test_a_verify_timeout_must_be_positive(module: Path, timeout: str) -> None:
     assert done.returncode == 2
     assert "Invalid value for '--verify-timeout'" in done.stderr
     assert (module / "a_test.go").read_text() == TEST
+
+
+# 12. JSON says what reached the disk; NO_COLOR only counts when set to something; Ctrl-C exits 130
+# and says what was written.
+
+
+def test_json_applied_means_written(module: Path) -> None:
+    (module / "b_test.go").write_text(TEST.replace("TestA", "TestB"))
+    (module / "b_test.go").chmod(0o444)
+    dry = json.loads(codemod("apply", "--dry-run", "--format", "json", cwd=module).stdout)
+    assert [(r["path"], r["applied"]) for r in dry] == [("a_test.go", False), ("b_test.go", False)]
+    done = codemod("apply", "--format", "json", cwd=module)
+    assert done.returncode == 1
+    records = json.loads(done.stdout)
+    assert [(r["path"], r["applied"]) for r in records] == [("a_test.go", True), ("b_test.go", False)]
+
+
+@pytest.mark.parametrize(("value", "coloured"), [("", True), ("1", False)])
+def test_an_empty_no_color_keeps_colour(module: Path, value: str, coloured: bool) -> None:
+    done = codemod("apply", "--dry-run", cwd=module, NO_COLOR=value, FORCE_COLOR="1")
+    assert ("\x1b[" in done.stdout) is coloured
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_in_apply_exits_130_and_names_what_was_written(tmp_path: Path, jobs: str) -> None:
+    (tmp_path / "go.mod").write_text(GOMOD)
+    for n in range(400):
+        (tmp_path / f"p{n:03}").mkdir()
+        (tmp_path / f"p{n:03}/a_test.go").write_text(TEST.replace("package m", f"package p{n:03}"))
+    env = {"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(tmp_path / ".cache")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "codemod", "apply", "--jobs", jobs, "./..."],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group: the signal reaches every worker, as at a terminal
+    )
+    first = tmp_path / "p000/a_test.go"
+    deadline = time.monotonic() + 60
+    while first.read_text() == TEST.replace("package m", "package p000") and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "Aborted!" not in stderr
+    fixed = sorted(p.parent.name for p in tmp_path.glob("p*/a_test.go") if "t.Context()" in p.read_text())
+    assert 1 <= len(fixed) < 400
+    lines = stderr.splitlines()
+    assert lines[-1] == "codemod: no file was left half-written; run the command again to finish"
+    assert lines[-2].startswith(f"codemod: interrupted; {len(fixed)} file")
+    assert all(f"{name}/a_test.go" in lines[-2] for name in fixed[:10])
