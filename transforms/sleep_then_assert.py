@@ -445,7 +445,10 @@ def _is_read(call: Node) -> bool:
         return False
     if not operand:
         return name in _READ_BUILTINS or bool(_READ_METHOD.match(name[:1].upper() + name[1:]))
-    return bool(_READ_METHOD.match(name[:1].upper() + name[1:]))
+    return bool(_READ_METHOD.match(name[:1].upper() + name[1:]) or _READ_SUFFIX.search(name))
+
+
+_READ_SUFFIX = re.compile(r"(?:Count|Len|Length|Size|Total|Capacity)$")
 
 
 def _repolled(nodes: list[Node], owner: Node) -> bool:
