@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from codemod import __version__, review
 from codemod.config import ConfigError, Settings, find_config, load_settings, resolved
@@ -25,7 +26,15 @@ from codemod.files import WriteRefused, find_targets, missing_targets, target_pa
 from codemod.gitdiff import GitError, changed_lines
 from codemod.migrate import migrate
 from codemod.project import find_gomod
-from codemod.report import UNUSED_IGNORE, Reported, as_github, as_records, as_sarif, as_text
+from codemod.report import (
+    UNUSED_IGNORE,
+    Reported,
+    as_github,
+    as_records,
+    as_sarif,
+    as_statistics,
+    as_text,
+)
 from codemod.runner import default_jobs, run_files
 from codemod.source import BOM
 from codemod.suppress import Directive, directives, unknown_ids
@@ -90,6 +99,27 @@ def _discover(paths: tuple[str, ...], settings: Settings, err: Console, stats: C
         sys.exit(2)
     stats["problems"] += len(found.unreadable)
     return found.files
+
+
+def _with_progress(
+    err: Console, results: Iterable[FileResult], total: int, verb: str
+) -> Iterator[FileResult]:
+    """A progress bar on stderr at a terminal (transient: gone when done); nothing when piped."""
+    if not sys.stderr.isatty() or err.is_dumb_terminal or total < 2:  # FORCE_COLOR is no terminal
+        yield from results
+        return
+    columns = (
+        TextColumn(f"codemod: {verb}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(verb, total=total)
+        for result in results:
+            yield result
+            progress.advance(task)
 
 
 def _display(path: str) -> str:
@@ -188,7 +218,8 @@ def apply(
     kept: set[Path] = set()  # --verify: the files whose fixes were kept
     written: list[str] = []
     try:
-        for result in run_files(files, settings, ids, allow_unsafe, jobs or default_jobs()):
+        results = run_files(files, settings, ids, allow_unsafe, jobs or default_jobs())
+        for result in _with_progress(err, results, len(files), "fixing"):
             _report_skip(err, result, stats)
             stats["files"] += 1
             if not result.changed:
@@ -388,6 +419,8 @@ def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
 @click.option(
     "--no-cache", is_flag=True, help="Analyse every file again (default: reuse results of unchanged files)."
 )
+@click.option("--statistics", is_flag=True, help="Print a count per transform instead of each finding.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
 def check(
     paths: tuple[str, ...],
     select: str | None,
@@ -399,8 +432,12 @@ def check(
     report_unused_ignores: bool,
     new_from_rev: str | None,
     no_cache: bool,
+    statistics: bool,
+    exit_zero: bool,
 ) -> None:
     """Report what is left, without changing files. Exit 1 on findings, 0 when clean, 2 on errors."""
+    if statistics and fmt not in ("text", "json"):
+        raise click.UsageError(f"--statistics prints text or json, not {fmt}")
     settings, ids = _load(paths, config, select, ignore)
     err = _console(no_color, stderr=True)
     stats: Counter[str] = Counter()
@@ -413,9 +450,10 @@ def check(
         except GitError as exc:
             raise click.UsageError(f"--new-from-rev {new_from_rev}: {exc}") from None
     reported: list[Reported] = []
-    for result in run_files(
+    results = run_files(
         files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache, analyse_only=True
-    ):
+    )
+    for result in _with_progress(err, results, len(files), "checking"):
         _report_skip(err, result, stats)
         found = list(result.findings)
         if report_unused_ignores:
@@ -424,7 +462,9 @@ def check(
             lines = changed.get(Path(result.path).resolve(), set())
             found = [f for f in found if lines is None or f.line in lines]
         reported.extend(Reported(_display(result.path), f) for f in found)
-    if fmt == "json":
+    if statistics:
+        _print_statistics(reported, fmt)
+    elif fmt == "json":
         click.echo(json.dumps(as_records(reported), indent=2))
     elif fmt == "sarif":
         click.echo(json.dumps(as_sarif(reported, ids), indent=2))
@@ -435,7 +475,18 @@ def check(
     sys.stdout.flush()
     _go_version_notes(err, files, ids)
     err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
-    sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported else 0)
+    sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported and not exit_zero else 0)
+
+
+def _print_statistics(reported: list[Reported], fmt: str) -> None:
+    """One row per transform with findings, most first (ruff's --statistics)."""
+    rows = as_statistics(reported)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        fixable = f"  [{row['fixable']} fixable]" if row["fixable"] else ""
+        click.echo(f"{row['count']:>6}  {row['transform']:<24}{fixable}".rstrip())
 
 
 def _check_summary(reported: list[Reported], checked: int, stats: Counter[str]) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from codemod import __version__
 from codemod.edits import Finding
@@ -53,6 +55,17 @@ def as_records(items: Sequence[Reported]) -> list[dict[str, Any]]:
     ]
 
 
+def as_statistics(items: Sequence[Reported]) -> list[dict[str, Any]]:
+    """Findings per transform, most first: `{"transform", "count", "fixable"}`."""
+    count: Counter[str] = Counter()
+    fixable: Counter[str] = Counter()
+    for item in items:
+        count[item.finding.transform_id] += 1
+        fixable[item.finding.transform_id] += item.finding.fix is not None
+    ordered_ids = sorted(count, key=lambda i: (-count[i], i))
+    return [{"transform": i, "count": count[i], "fixable": fixable[i]} for i in ordered_ids]
+
+
 def _escape_data(value: str) -> str:
     return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -92,7 +105,7 @@ def as_sarif(items: Sequence[Reported], transform_ids: Sequence[str]) -> dict[st
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": item.path, "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": {"uri": quote(item.path), "uriBaseId": "%SRCROOT%"},
                             "region": {"startLine": f.line, "startColumn": f.column},
                         }
                     }

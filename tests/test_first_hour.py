@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -417,3 +418,54 @@ def test_ctrl_c_in_apply_exits_130_and_names_what_was_written(tmp_path: Path, jo
     assert lines[-1] == "codemod: no file was left half-written; run the command again to finish"
     assert lines[-2].startswith(f"codemod: interrupted; {len(fixed)} file")
     assert all(f"{name}/a_test.go" in lines[-2] for name in fixed[:10])
+
+
+# Conventions from ruff: --statistics, --exit-zero; SARIF uris are percent-encoded.
+
+
+def test_statistics_count_per_transform(module: Path) -> None:
+    (module / "b_test.go").write_text(TEST.replace("TestA", "TestB"))
+    done = codemod("check", "--statistics", "--no-cache", cwd=module)
+    assert done.returncode == 1
+    assert done.stdout.splitlines() == ["     2  test-context              [2 fixable]"]
+    records = json.loads(codemod("check", "--statistics", "--format", "json", cwd=module).stdout)
+    assert records == [{"transform": "test-context", "count": 2, "fixable": 2}]
+    bad = codemod("check", "--statistics", "--format", "sarif", cwd=module)
+    assert bad.returncode == 2 and "--statistics prints text or json" in bad.stderr
+
+
+def test_exit_zero_still_reports(module: Path) -> None:
+    done = codemod("check", "--exit-zero", cwd=module)
+    assert done.returncode == 0 and "a_test.go:11:10: test-context" in done.stdout
+    (module / "bad_test.go").write_bytes(b"package m\n// \xff\n")
+    assert codemod("check", "--exit-zero", cwd=module).returncode == 2  # errors are not findings
+
+
+def test_sarif_uris_are_percent_encoded(module: Path) -> None:
+    (module / "a#1 b").mkdir()
+    (module / "a_test.go").rename(module / "a#1 b/a_test.go")
+    sarif = json.loads(codemod("check", "--format", "sarif", cwd=module).stdout)
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "a%231%20b/a_test.go"
+
+
+# A progress bar at a terminal, nothing when piped.
+
+
+def test_progress_bar_only_at_a_terminal(module: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    for n in range(30):
+        (module / f"p{n}").mkdir()
+        (module / f"p{n}/a_test.go").write_text(TEST.replace("package m", f"package p{n}"))
+    command = f"{shlex.quote(sys.executable)} -m codemod check --no-cache -j 1 ./... > out.txt"
+    env = {"PATH": "/usr/bin:/bin", "TERM": "xterm", "CODEMOD_CACHE_DIR": str(module / ".cache")}
+    child = pexpect.spawn("bash", ["-c", command], cwd=str(module), env=env, encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    child.close()
+    terminal = child.before
+    assert "codemod: checking" in terminal and "0/31" in terminal
+    assert "codemod: 31 findings in 31 files (31 files checked)" in terminal
+    assert child.exitstatus == 1
+    piped = codemod("check", "--no-cache", "-j", "1", "./...", cwd=module)
+    assert "checking" not in piped.stderr and "\x1b" not in piped.stderr
+    assert piped.stdout == (module / "out.txt").read_text()
