@@ -10,7 +10,7 @@ from tree_sitter import Node
 
 from codemod.edits import Edit
 from codemod.gosyntax import call_parts, enclosing_functions, find, parameters, testing_kind, text
-from codemod.scope import is_shadowed
+from codemod.scope import is_shadowed, uses_of
 
 # Functions that call their func argument synchronously, while the test runs.
 SYNC_CALLERS = frozenset(
@@ -113,6 +113,8 @@ def closure_lifetime(func_literal: Node) -> Lifetime:
         return Lifetime.SYNC  # called on the spot, or deferred (runs before the test ends)
     if _takes_testing_param(func_literal):
         return Lifetime.SYNC  # only a running test has a t to call it with (table-driven test bodies)
+    if _called_in_place(func_literal):
+        return Lifetime.SYNC  # `set := func(...) {...}` only ever called by the test body itself
     if parent.type == "argument_list" and parent.parent is not None:
         _, name = call_parts(parent.parent)
         if name == "Cleanup":
@@ -122,6 +124,37 @@ def closure_lifetime(func_literal: Node) -> Lifetime:
         if name in GOROUTINE_CALLERS:
             return Lifetime.GOROUTINE
     return Lifetime.UNKNOWN
+
+
+def _called_in_place(func_literal: Node) -> bool:
+    """A closure bound by `name := func...` whose every use is a direct call in the same function."""
+    values = func_literal.parent
+    decl = values.parent if values is not None else None
+    if (
+        values is None
+        or decl is None
+        or values.type != "expression_list"
+        or decl.type != "short_var_declaration"
+    ):
+        return False
+    left = decl.child_by_field_name("left")
+    if left is None or len(left.named_children) != 1 or len(values.named_children) != 1:
+        return False
+    name = text(left.named_children[0])
+    scope = decl.parent
+    if scope is None or name == "_":
+        return False
+    home = enclosing_functions(decl)[:1]
+    uses = uses_of(scope, name, decl.end_byte)
+    for use in uses:
+        call = use.parent
+        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != use:
+            return False  # handed on, stored or returned: may run at any time
+        if call.parent is not None and call.parent.type == "go_statement":
+            return False
+        if enclosing_functions(use)[:1] != home:
+            return False  # called from another closure, whose own lifetime is unknown here
+    return bool(uses)
 
 
 def _takes_testing_param(func: Node) -> bool:

@@ -196,6 +196,16 @@ class TestContext(Transform):
                     method = suite_method(node, suites)
                     assert method is not None
                     suite = (method[1], method[2])
+                    if ".T().Parallel()" in text(tvar.owner):
+                        findings.append(
+                            ctx.finding(
+                                self.id,
+                                node,
+                                f"{text(node)} in a suite method that calls {tvar.name}.Parallel(): "
+                                "testify's suites share one T() between parallel tests; review by hand",
+                            )
+                        )
+                        continue
                     if lifetime_between(node, tvar.owner) is Lifetime.GOROUTINE:
                         findings.append(
                             ctx.finding(
