@@ -121,29 +121,33 @@ def uses_name(tree: Tree, name: str) -> bool:
     return False
 
 
+# The context package's functions that derive a child context from a parent.
+CONTEXT_DERIVERS = frozenset(
+    {
+        "WithCancel",
+        "WithCancelCause",
+        "WithDeadline",
+        "WithDeadlineCause",
+        "WithTimeout",
+        "WithTimeoutCause",
+        "WithValue",
+    }
+)
 # Exported names of packages a fix may dot-import away, so an unused `import . "pkg"` can be dropped.
 DOT_EXPORTS: dict[str, frozenset[str]] = {
-    "context": frozenset(
-        {
-            "AfterFunc",
-            "Background",
-            "CancelCauseFunc",
-            "CancelFunc",
-            "Canceled",
-            "Cause",
-            "Context",
-            "DeadlineExceeded",
-            "TODO",
-            "WithCancel",
-            "WithCancelCause",
-            "WithDeadline",
-            "WithDeadlineCause",
-            "WithTimeout",
-            "WithTimeoutCause",
-            "WithValue",
-            "WithoutCancel",
-        }
-    )
+    "context": CONTEXT_DERIVERS
+    | {
+        "AfterFunc",
+        "Background",
+        "CancelCauseFunc",
+        "CancelFunc",
+        "Canceled",
+        "Cause",
+        "Context",
+        "DeadlineExceeded",
+        "TODO",
+        "WithoutCancel",
+    }
 }
 
 

@@ -27,22 +27,13 @@ from codemod.gosyntax import (
     text,
     walk,
 )
+from codemod.imports import CONTEXT_DERIVERS
 from codemod.scope import declarations, declared_names, uses_of
 from codemod.suites import SUITE_LEVEL, receiver, suite_method, suite_test_var, suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var, unnamed_test_param
 from codemod.transform import FileContext, Transform
 
-DERIVERS = frozenset(
-    {
-        "WithCancel",
-        "WithCancelCause",
-        "WithDeadline",
-        "WithDeadlineCause",
-        "WithTimeout",
-        "WithTimeoutCause",
-        "WithValue",
-    }
-)
+DERIVERS = CONTEXT_DERIVERS
 # Callees that keep the context beyond the call (constructors, servers, processes, waits).
 _LONG_LIVED = re.compile(
     r"^(?:New|new|Start|start|Run|run|Serve|serve|Listen|listen|Dial|dial|Connect|connect|Open|open|"
