@@ -321,6 +321,15 @@ class TestContext(Transform):
             return ctx.finding(
                 self.id, call, message + " (the context is kept in package state; review by hand)"
             )
+        if verdict == "escapes" and not ctx.path.endswith("_test.go"):
+            # A shared setup helper may build something a manager keeps across tests (a cluster made
+            # once with the first test's t): a context that ends with that test would kill it.
+            return ctx.finding(
+                self.id,
+                call,
+                message + " (a shared helper keeps this context beyond the call, and its callers may share "
+                "what it builds across tests; review by hand)",
+            )
         unsafe_reason = (
             "an object built from this context is used in t.Cleanup, run after the context is cancelled"
             if verdict == "cleanup-object"
@@ -373,6 +382,9 @@ class TestContext(Transform):
         for name in _test_names(site.call):
             if subject_name(name):
                 return f"the test's name {name!r} is about the context itself"
+        entry = _table_entry(expr)
+        if entry is not None and (tvar.kind == "B" or subject_name(text(entry))):
+            return "it is an entry of a table of cases, which may compare contexts"
         reads = [expr, holder] + [use for var in self._taint(tvar.owner, variables)[0] for use in var.uses]
         for read in reads:
             how = inspection(read)
@@ -869,6 +881,19 @@ def _mock_expectation(expr: Node) -> bool:
     return operand.endswith("EXPECT()") or field in ("On", "AssertCalled", "AssertNotCalled")
 
 
+def _table_entry(expr: Node) -> Node | None:
+    """The composite-literal element (a table row) holding `expr` directly: `{"background", ctx}`."""
+    node = _outermost_paren(expr)
+    parent = node.parent
+    if parent is not None and parent.type == "keyed_element":
+        node, parent = parent, parent.parent
+    if parent is not None and parent.type == "literal_element":
+        node, parent = parent, parent.parent
+    if parent is not None and parent.type == "literal_value":
+        return parent
+    return None
+
+
 def _earlier_defer(deferred: Node, owner: Node) -> Node | None:
     """A `defer` of `owner` itself registered before `deferred` (it runs after `deferred` does)."""
     for node in find(owner, "defer_statement"):
@@ -933,7 +958,8 @@ _COMMENT_KEEP = re.compile(
     r"(?:beyond|past)\s+the\s+(?:end\s+of\s+the\s+)?test|independent(?:ly)?\s+of\s+the\s+test|"
     r"detached|intentional|deliberate|on\s+purpose|without\s+(?:a\s+)?deadline|no\s+deadline|"
     r"(?:needs?|requires?|wants?|must\s+use|uses?\s+a)\s+(?:a\s+)?(?:context\.)?background|"
-    r"not\s+t\.context|instead\s+of\s+t\.context",
+    r"not\s+t\.context|instead\s+of\s+t\.context|long[- ]lived|premature(?:ly)?\s+cancel|"
+    r"rather\s+than\s+(?:the\s+)?(?:test|span|request|parent)|avoid\w*\s+(?:\w+\s+){0,3}cancel",
     re.IGNORECASE,
 )
 _COMMENT_DOC = re.compile(r"context\.background|background\(\)|context\.todo|todo\(\)", re.IGNORECASE)
