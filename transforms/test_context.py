@@ -1008,9 +1008,12 @@ def _explained_by_comment(call: Node) -> bool:
     if any(_COMMENT_KEEP.search(text(n)) for n in nearby):
         return True
     doc = top.prev_named_sibling
-    while doc is not None and doc.type == "comment":
+    row = top.start_point[0]
+    # The doc comment is the block right above the function (commented-out code further up is not).
+    while doc is not None and doc.type == "comment" and doc.end_point[0] >= row - 1:
         about_context = re.search(r"\bctx\b|context", text(doc), re.IGNORECASE)
         if _COMMENT_DOC.search(text(doc)) or (about_context and _COMMENT_KEEP.search(text(doc))):
             return True
+        row = doc.start_point[0]
         doc = doc.prev_named_sibling
     return False
