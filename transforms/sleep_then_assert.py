@@ -360,8 +360,8 @@ def _negative(sleep: Node, assertion: Assertion) -> bool:
 
 
 TIME_SUBJECT = re.compile(
-    r"duration|elapsed|since|timeout|timed.?out|expir|deadline|ttl|\bage\b|stale|idle|grace|halfway|backoff|"
-    r"rate|interval|period|debounce|throttle",
+    r"duration|elapsed|\bSince\(|timeout|timed.?out|expir|deadline|\bttl|ttl\b|\bage\b|stale|idle|grace|"
+    r"halfway|backoff|\brate\b|rate.?limit|interval|period|debounce|throttle|latency",
     re.IGNORECASE,
 )
 

@@ -84,7 +84,31 @@ def _reason(call: Node, packages: dict[str, str], in_goroutine: bool) -> str | N
         return "in a goroutine: make the goroutine signal instead of sleeping"
     if statement is None or statement.type != "expression_statement":
         return None
+    check = _project_check_after(statement)
+    if check is not None:
+        return (
+            f"followed by {check}: wait for that condition with require.Eventually, or, if it checks "
+            "that nothing happened, use require.Never"
+        )
     return "orders async events with no checkable state: expose state or document why"
+
+
+# A project's own assertion helpers (`checkExpectedCount(2)`, `require_True(t, ...)`, `waitForX`).
+_PROJECT_CHECK = re.compile(r"^(?:check|verify|expect|assert|require|must|ensure)", re.IGNORECASE)
+
+
+def _project_check_after(statement: Node) -> str | None:
+    """The call right after the sleep, when it is a check the sleep gives time to become true."""
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    if following is None or following.type != "expression_statement" or not following.named_children:
+        return None
+    call = following.named_children[0]
+    if call.type != "call_expression":
+        return None
+    _, name = call_parts(call)
+    return f"{name}(...)" if name and _PROJECT_CHECK.match(name) else None
 
 
 def _own_ancestors(node: Node) -> list[Node]:
@@ -104,6 +128,8 @@ def _own_loop(call: Node) -> Node | None:
 def _polls(loop: Node) -> bool:
     """A loop that waits for something: `for !ready()`, or a `break`/`return` that ends the wait."""
     body = loop.child_by_field_name("body")
+    if body is not None and find(body, "break_statement", "return_statement"):
+        return True  # `for range 20 { if done() { return }; sleep }`: a bounded poll
     header = [c for c in loop.named_children if c != body]
     for clause in header:
         if clause.type == "range_clause":
