@@ -34,6 +34,7 @@ from codemod.report import (
     as_sarif,
     as_statistics,
     as_text,
+    left_reason,
 )
 from codemod.runner import default_jobs, run_files
 from codemod.source import BOM
@@ -323,6 +324,7 @@ def _count(result: FileResult, stats: Counter[str]) -> None:
     for finding in result.findings:
         if finding.fix is None:
             stats["manual"] += 1
+            stats[f"left:{finding.transform_id}: {left_reason(finding)}"] += 1
         elif finding.fix.safety is Safety.UNSAFE and id(finding) not in applied:
             stats["unsafe_left"] += 1
     stats["dropped"] += len(result.dropped)
@@ -377,6 +379,19 @@ def _summary(err: Console, stats: Counter[str], dry_run: bool, allow_unsafe: boo
     if stats["refused"]:
         parts.append(f"{plural(stats['refused'], 'file')} not written")
     err.print("codemod: " + ", ".join(parts), markup=False)
+    left = sorted(
+        ((n, key[5:]) for key, n in stats.items() if key.startswith("left:")), key=lambda r: (-r[0], r[1])
+    )
+    for n, reason in left[:_LEFT_SHOWN]:
+        err.print(f"codemod:   left {n}: {reason}", markup=False)
+    if len(left) > _LEFT_SHOWN:
+        err.print(
+            f"codemod:   ... and {len(left) - _LEFT_SHOWN} more reasons (codemod check --statistics)",
+            markup=False,
+        )
+
+
+_LEFT_SHOWN = 8  # the most common reasons a site was left, under apply's summary
 
 
 def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
@@ -487,6 +502,8 @@ def _print_statistics(reported: list[Reported], fmt: str) -> None:
     for row in rows:
         fixable = f"  [{row['fixable']} fixable]" if row["fixable"] else ""
         click.echo(f"{row['count']:>6}  {row['transform']:<24}{fixable}".rstrip())
+        for reason, n in row["left"].items():
+            click.echo(f"{n:>14}  left: {reason}")
 
 
 def _check_summary(reported: list[Reported], checked: int, stats: Counter[str]) -> str:

@@ -55,15 +55,38 @@ def as_records(items: Sequence[Reported]) -> list[dict[str, Any]]:
     ]
 
 
+def left_reason(finding: Finding) -> str:
+    """Why a finding has no fix: its message's last parenthesis, or the message itself."""
+    message = finding.message
+    if message.endswith(")") and " (" in message:
+        message = message[message.rindex(" (") + 2 : -1]
+    elif ": " in message:
+        message = message.split(": ", 1)[1]
+    return message.removesuffix("; review by hand")
+
+
 def as_statistics(items: Sequence[Reported]) -> list[dict[str, Any]]:
-    """Findings per transform, most first: `{"transform", "count", "fixable"}`."""
+    """Findings per transform, most first: `{"transform", "count", "fixable", "left"}`, where `left`
+    counts the findings without a fix by reason, most first."""
     count: Counter[str] = Counter()
     fixable: Counter[str] = Counter()
+    left: dict[str, Counter[str]] = {}
     for item in items:
-        count[item.finding.transform_id] += 1
-        fixable[item.finding.transform_id] += item.finding.fix is not None
+        transform = item.finding.transform_id
+        count[transform] += 1
+        fixable[transform] += item.finding.fix is not None
+        if item.finding.fix is None:
+            left.setdefault(transform, Counter())[left_reason(item.finding)] += 1
     ordered_ids = sorted(count, key=lambda i: (-count[i], i))
-    return [{"transform": i, "count": count[i], "fixable": fixable[i]} for i in ordered_ids]
+    return [
+        {
+            "transform": i,
+            "count": count[i],
+            "fixable": fixable[i],
+            "left": dict(sorted(left.get(i, Counter()).items(), key=lambda kv: (-kv[1], kv[0]))),
+        }
+        for i in ordered_ids
+    ]
 
 
 def _escape_data(value: str) -> str:

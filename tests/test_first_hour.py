@@ -429,9 +429,20 @@ def test_statistics_count_per_transform(module: Path) -> None:
     assert done.returncode == 1
     assert done.stdout.splitlines() == ["     2  test-context              [2 fixable]"]
     records = json.loads(codemod("check", "--statistics", "--format", "json", cwd=module).stdout)
-    assert records == [{"transform": "test-context", "count": 2, "fixable": 2}]
+    assert records == [{"transform": "test-context", "count": 2, "fixable": 2, "left": {}}]
     bad = codemod("check", "--statistics", "--format", "sarif", cwd=module)
     assert bad.returncode == 2 and "--statistics prints text or json" in bad.stderr
+
+
+def test_sites_left_are_counted_by_reason(module: Path) -> None:
+    """Nothing silent: check --statistics and apply's summary say how many sites were left, and why."""
+    stored = "\nvar keep func()\n\nfunc TestB(t *testing.T) {\n"
+    stored += "\tkeep = func() { _ = get(context.Background()) }\n}\n"
+    (module / "a_test.go").write_text(TEST + stored)  # TestA's site is fixed, TestB's closure is left
+    done = codemod("check", "--statistics", "--no-cache", cwd=module)
+    assert "left: inside a closure that may run after the test" in done.stdout, done.stdout
+    applied = codemod("apply", "--dry-run", cwd=module)
+    assert "codemod:   left 1: test-context: inside a closure that may run after the test" in applied.stderr
 
 
 def test_exit_zero_still_reports(module: Path) -> None:
