@@ -9,7 +9,7 @@ from enum import StrEnum
 from tree_sitter import Node
 
 from codemod.edits import Edit
-from codemod.gosyntax import call_parts, enclosing_functions, find, parameters, testing_kind, text
+from codemod.gosyntax import call_parts, enclosing_functions, find, is_inside, parameters, testing_kind, text
 from codemod.scope import is_shadowed, uses_of
 
 # Functions that call their func argument synchronously, while the test runs.
@@ -113,8 +113,8 @@ def closure_lifetime(func_literal: Node) -> Lifetime:
         return Lifetime.SYNC  # called on the spot, or deferred (runs before the test ends)
     if _takes_testing_param(func_literal):
         return Lifetime.SYNC  # only a running test has a t to call it with (table-driven test bodies)
-    if _called_in_place(func_literal):
-        return Lifetime.SYNC  # `set := func(...) {...}` only ever called by the test body itself
+    if _called_in_place(func_literal) or _table_field_called(func_literal):
+        return Lifetime.SYNC  # only ever called by the test body itself
     if parent.type == "argument_list" and parent.parent is not None:
         _, name = call_parts(parent.parent)
         if name == "Cleanup":
@@ -155,6 +155,53 @@ def _called_in_place(func_literal: Node) -> bool:
         if enclosing_functions(use)[:1] != home:
             return False  # called from another closure, whose own lifetime is unknown here
     return bool(uses)
+
+
+def _table_field_called(func_literal: Node) -> bool:
+    """`{apply: func() {...}}` in a table of cases whose every `x.apply` is a direct call in the test
+    that declares the table (`tc.apply()`, not in a goroutine, not handed on)."""
+    element = func_literal.parent
+    keyed = element.parent if element is not None else None
+    if element is None or keyed is None or element.type != "literal_element" or keyed.type != "keyed_element":
+        return False
+    key = keyed.named_children[0] if keyed.named_children else None
+    if key is None or key == element:
+        return False
+    field = text(key)
+    home = enclosing_functions(func_literal)[:1]
+    if not home or not field.isidentifier() or not _ranged_table_row(keyed, home[0]):
+        return False
+    uses = [n for n in find(home[0], "selector_expression") if text(n.child_by_field_name("field")) == field]
+    for use in uses:
+        call = use.parent
+        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != use:
+            return False  # read as a value: may be stored or handed on
+        if call.parent is not None and call.parent.type in ("go_statement", "defer_statement"):
+            return False
+        if is_inside(use, func_literal) or lifetime_between(use, home[0]) is not Lifetime.SYNC:
+            return False  # called from a goroutine or a closure that may run later
+    return bool(uses)
+
+
+def _ranged_table_row(keyed: Node, home: Node) -> bool:
+    """The row's literal is an element of a table literal that the test only ranges over."""
+    row = keyed.parent  # literal_value of the row
+    element = row.parent if row is not None else None
+    if element is None or element.type != "literal_element" or element.parent is None:
+        return False
+    table = element.parent.parent  # composite_literal of the table
+    if table is None or table.type != "composite_literal" or table.parent is None:
+        return False
+    if table.parent.type == "range_clause":
+        return True
+    values, decl = table.parent, table.parent.parent
+    if values.type != "expression_list" or decl is None or decl.type != "short_var_declaration":
+        return False
+    left = decl.child_by_field_name("left")
+    if left is None or len(left.named_children) != 1 or decl.parent is None:
+        return False
+    uses = uses_of(decl.parent, text(left.named_children[0]), decl.end_byte)
+    return bool(uses) and all(u.parent is not None and u.parent.type == "range_clause" for u in uses)
 
 
 def _takes_testing_param(func: Node) -> bool:
