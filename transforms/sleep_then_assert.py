@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from codemod.config import go_duration
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
 from codemod.gosyntax import (
     ancestors,
@@ -78,8 +80,9 @@ class SleepThenAssert(Transform):
           rewritten there, with `assert.ObjectsAreEqual`.
 
         `wait`/`tick` are the guide's constants: 5s/10ms for unit tests, 30s/1s for integration tests
-        (a sleep of a second or more, or a file under an end-to-end tree); `[sleep]` in
-        `.codemod.toml` changes them.
+        (a file under an end-to-end tree); `[sleep]` in `.codemod.toml` changes them. The wait is
+        raised to 3 times the sleep it replaces when that is longer; the tick never follows the
+        sleep, so a test whose condition holds early gets faster, never slower.
 
     Why
         The guide's first anti-pattern: a fixed sleep is either too short (flaky) or too long (slow).
@@ -267,9 +270,20 @@ class SleepThenAssert(Transform):
         if args and args[0].type in ("int_literal", "float_literal") and seconds is not None:
             seconds *= 1e-9  # a bare number is nanoseconds
         settings = ctx.settings
-        if ctx.project.integration or (seconds is not None and seconds >= 1.0):
-            return settings.integration_wait, settings.integration_tick
-        return settings.unit_wait, settings.unit_tick
+        # The tick follows the kind of test, never the sleep: a unit test that slept 1 s must not now
+        # wait a 1 s tick after its first failed poll. The wait covers the sleep it replaces, 3 times.
+        if ctx.project.integration:
+            wait, tick = settings.integration_wait, settings.integration_tick
+        else:
+            wait, tick = settings.unit_wait, settings.unit_tick
+        if seconds is not None:
+            try:
+                configured = go_duration(wait) / 1e9
+            except ValueError:
+                return wait, tick
+            if 3 * seconds > configured:
+                wait = f"{math.ceil(3 * seconds)}*time.Second"
+        return wait, tick
 
 
 def _following(sleep: Node, packages: dict[str, str]) -> tuple[list[Node], list[Assertion]]:
