@@ -14,6 +14,7 @@ from codemod.gosyntax import (
     ancestors,
     call_arguments,
     call_parts,
+    comments_around,
     duration_seconds,
     find,
     line_indent,
@@ -361,6 +362,8 @@ def _in_bubble(node: Node) -> bool:
 def _negative(sleep: Node, assertion: Assertion) -> bool:
     args = call_arguments(assertion.call)
     messages = [text(a) for a in args if a.type in ("interpreted_string_literal", "raw_string_literal")]
+    # "verify no more executions", "should still be running": the comment says nothing must change.
+    messages += [text(c) for c in comments_around(sleep)]
     if any(_NEGATION.search(m) for m in messages):
         return True
     base = assertion.name.removesuffix("f")
