@@ -11,7 +11,7 @@ import re
 
 from tree_sitter import Node
 
-from codemod.gosyntax import ancestors, call_parts, text
+from codemod.gosyntax import ancestors, call_parts, outermost_paren, text
 
 # Words in a test's name that say its subject is the context itself.
 _SUBJECT_NAME = re.compile(r"background|cancel|deadline|nil_?done|done_?nil|context_?done", re.IGNORECASE)
@@ -63,7 +63,7 @@ def inspection(use: Node) -> str | None:
     how = _inspected_value(use)
     if how is not None:
         return how
-    parent = _outermost_paren(use).parent
+    parent = outermost_paren(use).parent
     if parent is not None and parent.type == "selector_expression":
         method = text(parent.child_by_field_name("field"))
         call = parent.parent
@@ -77,7 +77,7 @@ def inspection(use: Node) -> str | None:
 
 def _inspected_value(node: Node) -> str | None:
     """`x == y` / `x != y`, or an argument of an assertion: the value itself is what is checked."""
-    parent = _outermost_paren(node).parent
+    parent = outermost_paren(node).parent
     if parent is None:
         return None
     if parent.type == "binary_expression" and text(parent.child_by_field_name("operator")) in ("==", "!="):
@@ -88,12 +88,6 @@ def _inspected_value(node: Node) -> str | None:
         if base in _ASSERTIONS and (op in _ASSERTION_PACKAGES or _is_suite_receiver(op)):
             return f"asserted on by {op}.{name}"
     return None
-
-
-def _outermost_paren(node: Node) -> Node:
-    while node.parent is not None and node.parent.type == "parenthesized_expression":
-        node = node.parent
-    return node
 
 
 def _is_suite_receiver(op: str) -> bool:

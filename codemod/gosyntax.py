@@ -162,6 +162,13 @@ def is_call_to(node: Node, operand: str, names: tuple[str, ...] | frozenset[str]
     return op == operand and name in names
 
 
+def outermost_paren(node: Node) -> Node:
+    """The outermost parenthesized expression around `node` (`node` itself when there is none)."""
+    while node.parent is not None and node.parent.type == "parenthesized_expression":
+        node = node.parent
+    return node
+
+
 def unparen(node: Node) -> Node:
     while node.type == "parenthesized_expression" and node.named_children:
         node = node.named_children[0]

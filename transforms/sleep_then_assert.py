@@ -49,13 +49,6 @@ _STATE_CHANGE = re.compile(
     r"Unregister|Deregister|Terminate|Unsubscribe|Revoke|Purge|Flush)",
     re.IGNORECASE,
 )
-# Calls with effects: retrying them would repeat the effect.
-_SIDE_EFFECT = re.compile(
-    r"^(Close|Write|Send|Add|Inc|Dec|Store|Set|Put|Delete|Remove|Push|Pop|Next|Recv|Read|Exec|Do|Start|Stop|"
-    r"Cancel|Publish|Submit|Enqueue|Dequeue|Reset|Swap|CompareAndSwap|Insert|Update|Append|Take|Acquire|"
-    r"Release|Lock|Unlock|Signal|Kill|Flush|Commit|Rollback)",
-    re.IGNORECASE,
-)
 
 
 @dataclass
@@ -137,7 +130,7 @@ class SleepThenAssert(Transform):
         tvar = test_var(sleep, ctx.imports.local_name("testing"))
         if tvar is None or sleep.parent is None or sleep.parent.type != "statement_list":
             return None
-        if _in_bubble(sleep):
+        if in_bubble(sleep):
             return None  # a fake clock: the sleep costs nothing and orders the bubble's goroutines
         compute, assertions = _following(sleep, packages)
         if not assertions:
@@ -351,7 +344,7 @@ def _in_own_loop(node: Node, owner: Node) -> bool:
     return False
 
 
-def _in_bubble(node: Node) -> bool:
+def in_bubble(node: Node) -> bool:
     """A synctest bubble anywhere around the sleep (a fake clock)."""
     return any(
         a.type == "call_expression" and call_parts(a) in (("synctest", "Test"), ("synctest", "Run"))
@@ -424,10 +417,6 @@ def _snapshot_before(sleep: Node, arg: Node) -> bool:
     return False
 
 
-def _has_effect(node: Node) -> bool:
-    return _effect(node) is not None
-
-
 def _effect(node: Node) -> str | None:
     """What in `node` a retry would repeat: a receive, a write, or a call not known to be a read."""
     for child in walk(node):
@@ -445,7 +434,7 @@ def _effect(node: Node) -> str | None:
 _READ_METHOD = re.compile(
     r"^(?:Get|Load|Len|Count|Size|Cap|Is|Has|Contains|Exists|Lookup|Find|Peek|State|Status|Value|Values|"
     r"Keys|Snapshot|Stats|Current|Num|Total|Healthy|Ready|Running|Err|Error|String|Name|Names|ID|Addr|"
-    r"Equal|Unwrap|Seconds|Duration|Time|Age|Milliseconds|Microseconds|Nanoseconds|Minutes|Hours|Milliseconds|Before|After|IsZero|Sub|Since|Until|Bool|Int|Int32|Int64|Uint|"
+    r"Equal|Unwrap|Seconds|Duration|Time|Age|Milliseconds|Microseconds|Nanoseconds|Minutes|Hours|Before|After|IsZero|Sub|Since|Until|Bool|Int|Int32|Int64|Uint|"
     r"Uint32|Uint64|Float64|Bytes|Elapsed|Stat|ReadFile|Lstat|ReadDir|DeepEqual|Sprintf|Sprint|HasPrefix|"
     r"HasSuffix|Index|Join|Base|Dir|Ext|Fields|Split|TrimSpace|ToLower|ToUpper|Itoa|Atoi|FormatInt|As|"
     r"NumGoroutine|Now|Matches|Match|MatchString)(?:[A-Z0-9_]\w*)?$"

@@ -10,7 +10,7 @@ from codemod.edits import Finding
 from codemod.gosyntax import ancestors, call_arguments, call_parts, comments_around, find, text
 from codemod.testscope import Lifetime, lifetime_between, test_var
 from codemod.transform import FileContext, Transform
-from transforms.sleep_then_assert import ASSERT, REQUIRE, TIME_SUBJECT, following_assertions
+from transforms.sleep_then_assert import ASSERT, REQUIRE, TIME_SUBJECT, following_assertions, in_bubble
 
 
 class SleepWithoutCondition(Transform):
@@ -57,7 +57,7 @@ class SleepWithoutCondition(Transform):
             if call_parts(node) != (time_pkg, "Sleep"):
                 continue
             tvar = test_var(node, testing_pkg)
-            if tvar is None or _in_bubble(node):
+            if tvar is None or in_bubble(node):
                 continue
             reason = _reason(node, packages, lifetime_between(node, tvar.owner) is Lifetime.GOROUTINE)
             if reason is None:
@@ -151,13 +151,6 @@ def _counter(condition: Node, clause: Node) -> bool:
     update = clause.child_by_field_name("update")
     left = condition.child_by_field_name("left")
     return update is not None and left is not None and text(left) in text(update)
-
-
-def _in_bubble(call: Node) -> bool:
-    return any(
-        a.type == "call_expression" and call_parts(a) in (("synctest", "Test"), ("synctest", "Run"))
-        for a in ancestors(call)
-    )
 
 
 # A comment that says why no state can be checked, not one that only describes the wait.

@@ -22,6 +22,7 @@ from codemod.gosyntax import (
     is_inside,
     line_end,
     line_start,
+    outermost_paren,
     parameters,
     statement_of,
     text,
@@ -275,7 +276,7 @@ class TestContext(Transform):
                 call,
                 message + " (in a helper called from shared setup or a callback; review by hand)",
             )
-        expr = _outermost_paren(call)
+        expr = outermost_paren(call)
         parent = expr.parent
         assert parent is not None
         deriver = self._deriver(expr, site.ctx_pkg)
@@ -400,7 +401,7 @@ class TestContext(Transform):
         receiver_name = site.suite[0]
         reads = [holder] + [use for var in self._taint(site.tvar.owner, variables)[0] for use in var.uses]
         for read in reads:
-            expr = _outermost_paren(read)
+            expr = outermost_paren(read)
             stmt = _binding(expr)
             if stmt is None or stmt.type != "assignment_statement":
                 continue
@@ -642,12 +643,6 @@ class _Var:
         return cls(text(ident), decl_end, scope, uses_of(scope, text(ident), decl_end))
 
 
-def _outermost_paren(node: Node) -> Node:
-    while node.parent is not None and node.parent.type == "parenthesized_expression":
-        node = node.parent
-    return node
-
-
 def _binding(expr: Node) -> Node | None:
     """The declaration or assignment whose right-hand side is `expr`, if any."""
     parent = expr.parent
@@ -697,7 +692,7 @@ def _bound_variables(binding: Node | None, expr: Node) -> list[Node]:
 
 def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
     """Where a read of a context variable goes: (identifier it lands in, is it still a context)."""
-    expr = _outermost_paren(use)
+    expr = outermost_paren(use)
     parent = expr.parent
     if parent is None:
         return []
@@ -708,27 +703,27 @@ def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
         call = parent.parent
         op, name = call_parts(call)
         is_context = op == ctx_pkg and name in DERIVERS  # other calls make objects from the context
-        binding = _binding(_outermost_paren(call))
+        binding = _binding(outermost_paren(call))
         if binding is None:
             return []
-        return [(v, is_context) for v in _bound_variables(binding, _outermost_paren(call))]
+        return [(v, is_context) for v in _bound_variables(binding, outermost_paren(call))]
     return []
 
 
 def _call_results(node: Node) -> list[Node]:
     """Variables that hold the result of the call `node` is an argument of: `p := newPool(ctx)` -> p."""
-    expr = _outermost_paren(node)
+    expr = outermost_paren(node)
     parent = expr.parent
     if parent is None or parent.type != "argument_list" or parent.parent is None:
         return []
-    call = _outermost_paren(parent.parent)
+    call = outermost_paren(parent.parent)
     binding = _binding(call)
     return _bound_variables(binding, call) if binding is not None else []
 
 
 def _receivers(node: Node, owner: Node) -> list[Node]:
     """`manager.Open(ctx)`: the object whose method keeps the context (a local, not a package)."""
-    expr = _outermost_paren(node)
+    expr = outermost_paren(node)
     parent = expr.parent
     if parent is None or parent.type != "argument_list" or parent.parent is None:
         return []
@@ -741,7 +736,7 @@ def _receivers(node: Node, owner: Node) -> list[Node]:
 
 def _direct_short_call(node: Node) -> bool:
     """`node` (or the context made there) is an argument of a call that returns before we go on."""
-    expr = _outermost_paren(node)
+    expr = outermost_paren(node)
     parent = expr.parent
     if parent is None:
         return False
@@ -797,10 +792,10 @@ def _declared_in(owner: Node, ident: Node) -> bool:
 
 def _assigns_outside(use: Node, owner: Node) -> bool:
     """`x = <use>` or `x.f = <use>` where x is not local to the test: the value outlives the test."""
-    expr = _outermost_paren(use)
+    expr = outermost_paren(use)
     parent = expr.parent
     if parent is not None and parent.type == "argument_list" and parent.parent is not None:
-        expr = _outermost_paren(parent.parent)
+        expr = outermost_paren(parent.parent)
         parent = expr.parent
     if parent is None or parent.type != "expression_list":
         return False
@@ -869,7 +864,7 @@ def _outlives_test(ctx: FileContext, owner: Node, method: str, field: str) -> bo
 
 def _mock_expectation(expr: Node) -> bool:
     """`m.EXPECT().Get(ctx, ...)` (gomock) or `m.On("Get", ctx, ...)` (testify mock): compared, not used."""
-    parent = _outermost_paren(expr).parent
+    parent = outermost_paren(expr).parent
     if parent is None or parent.type != "argument_list" or parent.parent is None:
         return False
     call = parent.parent
@@ -883,7 +878,7 @@ def _mock_expectation(expr: Node) -> bool:
 
 def _table_entry(expr: Node) -> Node | None:
     """The composite-literal element (a table row) holding `expr` directly: `{"background", ctx}`."""
-    node = _outermost_paren(expr)
+    node = outermost_paren(expr)
     parent = node.parent
     if parent is not None and parent.type == "keyed_element":
         node, parent = parent, parent.parent
