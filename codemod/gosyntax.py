@@ -251,17 +251,19 @@ def duration_seconds(node: Node) -> float | None:
     return None
 
 
-def comments_around(statement: Node) -> list[Node]:
+def comments_around(statement: Node, comments: list[Node] | None = None) -> list[Node]:
     """The comment block right above `statement` (contiguous lines) and comments on its own lines.
 
     tree-sitter puts a block's leading comments outside its statement list, so siblings miss them:
-    comments are looked up by line in the enclosing function (or file) instead.
+    comments are looked up by line in the outermost enclosing function (or the file) instead;
+    `comments` are that function's comments when the caller has them already.
     """
-    functions = enclosing_functions(statement)
-    scope = functions[-1] if functions else statement
-    while scope.parent is not None and not functions:
-        scope = scope.parent
-    comments = find(scope, "comment")
+    if comments is None:
+        functions = enclosing_functions(statement)
+        scope = functions[-1] if functions else statement
+        while scope.parent is not None and not functions:
+            scope = scope.parent
+        comments = find(scope, "comment")
     first, last = statement.start_point[0], statement.end_point[0]
     found = [c for c in comments if first <= c.start_point[0] <= last]
     row = first

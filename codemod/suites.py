@@ -131,20 +131,14 @@ def suite_method(node: Node, suites: frozenset[str]) -> tuple[Node, str, str] | 
     return method, found[0], text(method.child_by_field_name("name"))
 
 
-def suite_test_var(node: Node, suites: frozenset[str]) -> TestVar | None:
-    """`s.T()` as the test handle at `node`, when the receiver is named and not shadowed there."""
-    found = suite_method(node, suites)
-    if found is None:
-        return None
+def suite_test_var(node: Node, found: tuple[Node, str, str]) -> TestVar | None:
+    """`s.T()` as the test handle at `node` in the suite method `found` (from `suite_method`), when
+    the receiver is named and not shadowed there."""
     method, name, _ = found
     if name in ("", "_") or is_shadowed(method, name, node):
         return None
     for func in enclosing_functions(node)[:-1]:
         params = func.child_by_field_name("parameters")
-        if params is not None and any(
-            text(n) == name for n in params.named_children if n.type == "identifier"
-        ):
-            return None
         if params is not None and re.search(rf"\b{re.escape(name)}\b", text(params)):
             return None  # a closure parameter hides the receiver
     return TestVar(f"{name}.T()", "T", method)

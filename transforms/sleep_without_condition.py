@@ -62,9 +62,11 @@ class SleepWithoutCondition(Transform):
             reason = _reason(node, packages, lifetime_between(node, tvar.owner) is Lifetime.GOROUTINE)
             if reason is None:
                 continue
-            if _time_under_test(node):
+            comments = [text(c) for c in comments_around(node.parent or node)]
+            if _time_under_test(node, comments):
                 reason = "the sleep is the time under test (a timeout, expiry or interval); kept, review it"
-            elif _justified(node):
+            elif any(_JUSTIFIES.search(c) for c in comments):
+                # A comment on the sleep's line or in the block right above it says why it must stay.
                 reason = "a comment says why no condition can be checked; kept, review it"
             findings.append(ctx.finding(self.id, node, f"time.Sleep without a condition ({reason})"))
         return findings
@@ -165,14 +167,6 @@ _JUSTIFIES = re.compile(
 )
 
 
-def _time_under_test(call: Node) -> bool:
+def _time_under_test(call: Node, comments: list[str]) -> bool:
     """`time.Sleep(authTimeout * 2)`, or a comment naming an expiry: the wait is what the test checks."""
-    statement = call.parent if call.parent is not None else call
-    chunks = [text(a) for a in call_arguments(call)] + [text(c) for c in comments_around(statement)]
-    return any(TIME_SUBJECT.search(chunk) for chunk in chunks)
-
-
-def _justified(call: Node) -> bool:
-    """A comment on the sleep's line or in the comment block right above it says why it must stay."""
-    statement = call.parent if call.parent is not None else call
-    return any(_JUSTIFIES.search(text(c)) for c in comments_around(statement))
+    return any(TIME_SUBJECT.search(chunk) for chunk in [*(text(a) for a in call_arguments(call)), *comments])

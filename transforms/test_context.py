@@ -171,10 +171,9 @@ class TestContext(Transform):
             suite: tuple[str, str] | None = None
             if tvar is None and suites is None:
                 suites = suite_types(ctx.path, ctx.source)  # the suite type may be declared in another file
-            if tvar is None and suites:
-                tvar = suite_test_var(node, suites)
-                found = suite_method(node, suites) if tvar is None else None
-                if found is not None and found[1] in ("", "_"):
+            found = suite_method(node, suites) if tvar is None and suites else None
+            if found is not None:
+                if found[1] in ("", "_"):
                     findings.append(
                         ctx.finding(
                             self.id,
@@ -184,10 +183,9 @@ class TestContext(Transform):
                         )
                     )
                     continue
+                tvar = suite_test_var(node, found)
                 if tvar is not None:
-                    method = suite_method(node, suites)
-                    assert method is not None
-                    suite = (method[1], method[2])
+                    suite = (found[1], found[2])
                     if ".T().Parallel()" in text(tvar.owner):
                         findings.append(
                             ctx.finding(
@@ -288,11 +286,13 @@ class TestContext(Transform):
             holder = expr
         binding = _binding(holder)
         variables = _bound_variables(binding, holder)
-        verdict = self._flow(ctx, site, holder, binding, variables)
+        # The variables holding this context (and contexts derived from it), and objects built from it.
+        contexts, objects = self._taint(site.tvar.owner, variables)
+        verdict = self._flow(ctx, site, holder, binding, variables, contexts, objects)
         if verdict == "cleanup":
             return None
         if site.suite is not None and site.suite[1] not in SUITE_LEVEL:
-            field = self._suite_field(site, holder, binding, variables)
+            field = self._suite_field(site, holder, contexts)
             if field is not None and _outlives_test(ctx, site.tvar.owner, site.suite[1], field):
                 return ctx.finding(
                     self.id,
@@ -302,7 +302,7 @@ class TestContext(Transform):
                     "context has ended; review by hand)",
                 )
         cancellable = deriver is not None and call_parts(deriver)[1] != "WithValue"
-        subject = self._subject(site, expr, holder, variables, cancellable)
+        subject = self._subject(site, expr, holder, contexts, cancellable)
         if subject is not None:
             reason = f" (the context may be what this test checks: {subject}; review by hand)"
             return ctx.finding(self.id, call, message + reason)
@@ -368,7 +368,7 @@ class TestContext(Transform):
         return ctx.finding(self.id, call, message, fix)
 
     def _subject(
-        self, site: Site, expr: Node, holder: Node, variables: list[Node], cancellable: bool
+        self, site: Site, expr: Node, holder: Node, contexts: list[_Var], cancellable: bool
     ) -> str | None:
         """Why the context itself may be under test (then a context from t changes what is checked).
 
@@ -386,20 +386,18 @@ class TestContext(Transform):
         entry = _table_entry(expr)
         if entry is not None and (tvar.kind == "B" or subject_name(text(entry))):
             return "it is an entry of a table of cases, which may compare contexts"
-        reads = [expr, holder] + [use for var in self._taint(tvar.owner, variables)[0] for use in var.uses]
+        reads = [expr, holder] + [use for var in contexts for use in var.uses]
         for read in reads:
             how = inspection(read)
             if how is not None:
                 return f"the context is {how}" if not how.startswith("its") else how
         return None
 
-    def _suite_field(
-        self, site: Site, holder: Node, binding: Node | None, variables: list[Node]
-    ) -> str | None:
+    def _suite_field(self, site: Site, holder: Node, contexts: list[_Var]) -> str | None:
         """The receiver field (`s.ctx`) the context, or a context derived from it, is assigned to."""
         assert site.suite is not None
         receiver_name = site.suite[0]
-        reads = [holder] + [use for var in self._taint(site.tvar.owner, variables)[0] for use in var.uses]
+        reads = [holder] + [use for var in contexts for use in var.uses]
         for read in reads:
             expr = outermost_paren(read)
             stmt = _binding(expr)
@@ -443,7 +441,14 @@ class TestContext(Transform):
     # -- where the context goes -----------------------------------------------------------
 
     def _flow(
-        self, ctx: FileContext, site: Site, holder: Node, binding: Node | None, variables: list[Node]
+        self,
+        ctx: FileContext,
+        site: Site,
+        holder: Node,
+        binding: Node | None,
+        variables: list[Node],
+        tainted: list[_Var],
+        objects: list[_Var],
     ) -> str:
         """Where the context made at `holder` goes: local, escapes, cleanup(-object), closure, package."""
         owner = site.tvar.owner
@@ -459,8 +464,7 @@ class TestContext(Transform):
             return "escapes" if verdict == "local" else verdict  # bound to `_` or the like
         if _assigns_outside(holder, owner):
             return "package"
-        tainted, objects = self._taint(owner, variables)
-        objects.extend(_Var.of(v) for v in _call_results(holder))
+        objects = [*objects, *(_Var.of(v) for v in _call_results(holder))]
         objects.extend(_Var.of_existing(v, owner) for v in _receivers(holder, owner))
         if binding is not None and binding.type == "assignment_statement":
             for target in _assigned_targets(binding, holder):
@@ -997,9 +1001,10 @@ def _explained_by_comment(call: Node) -> bool:
     top = functions[-1] if functions else None
     if top is None:
         return False
+    comments = find(top, "comment")
     first_row = stmt.start_point[0]
-    nearby = [n for n in find(top, "comment") if first_row - 3 <= n.start_point[0] <= stmt.end_point[0]]
-    nearby.extend(comments_around(stmt))
+    nearby = [n for n in comments if first_row - 3 <= n.start_point[0] <= stmt.end_point[0]]
+    nearby.extend(comments_around(stmt, comments))
     if any(_COMMENT_KEEP.search(text(n)) for n in nearby):
         return True
     doc = top.prev_named_sibling
