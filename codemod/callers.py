@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node, Tree
 
-from codemod.files import in_scope
+from codemod.files import package_sources
 from codemod.gosyntax import call_arguments, call_parts, find, parse, text
 from codemod.testscope import Lifetime, closure_lifetime
 
@@ -78,15 +78,7 @@ def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:
 @lru_cache(maxsize=256)
 def _directory_scans(directory: str) -> tuple[tuple[str, _Scan], ...]:
     """Every test file of a directory (and helper file importing testing), scanned once per process."""
-    scans = []
-    for path in sorted(Path(directory).glob("*.go")):
-        if not in_scope(path):
-            continue
-        try:
-            scans.append((path.name, _scan(parse(path.read_bytes()))))
-        except OSError:
-            continue
-    return tuple(scans)
+    return tuple((name, _scan(parse(source))) for name, source in package_sources(directory))
 
 
 def call_contexts(path: str, tree: Tree) -> CallContexts:

@@ -10,6 +10,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 SKIP_DIRS = frozenset({"vendor", "testdata", "node_modules"})
@@ -38,6 +39,20 @@ def _head_imports_testing(path: Path) -> bool:
 def in_scope(path: Path) -> bool:
     """Test files, and other Go files that import `testing` (helpers that take a testing handle)."""
     return path.name.endswith("_test.go") or imports_testing(path)
+
+
+@lru_cache(maxsize=64)
+def package_sources(directory: str) -> tuple[tuple[str, bytes], ...]:
+    """(name, bytes) of every in-scope Go file of a directory, read once per process for the
+    package-wide analyses (callers, suite types); unreadable files are left out."""
+    sources = []
+    for path in sorted(Path(directory).glob("*.go")):
+        try:
+            if in_scope(path):
+                sources.append((path.name, path.read_bytes()))
+        except OSError:
+            continue
+    return tuple(sources)
 
 
 class WriteRefused(Exception):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from codemod.files import in_scope
+from codemod.files import package_sources
 from codemod.gosyntax import enclosing_functions, text
 from codemod.scope import is_shadowed
 from codemod.testscope import TestVar
@@ -68,16 +68,7 @@ def scan(source: bytes) -> tuple[dict[str, set[str]], set[str]]:
 
 @lru_cache(maxsize=256)
 def _directory_scans(directory: str) -> tuple[tuple[str, dict[str, set[str]], set[str]], ...]:
-    scans = []
-    for path in sorted(Path(directory).glob("*.go")):
-        if not in_scope(path):
-            continue
-        try:
-            embeds, run = scan(path.read_bytes())
-        except OSError:
-            continue
-        scans.append((path.name, embeds, run))
-    return tuple(scans)
+    return tuple((name, *scan(source)) for name, source in package_sources(directory))
 
 
 def suite_types(path: str, source: bytes) -> frozenset[str]:
