@@ -36,7 +36,8 @@ def code_fingerprint() -> str:
 
 
 def cache_key(path: Path, raw: bytes, context: str) -> str:
-    """Hash of the file, its package's other test files (helpers are judged by their callers), and config."""
+    """Hash of the file, its package's other Go files (helpers are judged by their callers, suites may
+    be declared in a helper file), and config."""
     digest = hashlib.sha256()
     digest.update(f"{__version__}\0{code_fingerprint()}\0{context}\0{path.name}\0".encode())
     digest.update(raw)
@@ -46,7 +47,7 @@ def cache_key(path: Path, raw: bytes, context: str) -> str:
             if gomod.is_file():
                 digest.update(gomod.read_bytes())
                 break
-        for sibling in sorted(path.parent.glob("*_test.go")):
+        for sibling in sorted(path.parent.glob("*.go")):
             if sibling.name != path.name:
                 stat = sibling.stat()
                 digest.update(f"{sibling.name}:{stat.st_mtime_ns}:{stat.st_size}\0".encode())

@@ -142,6 +142,16 @@ def test_cache_is_used_and_invalidated(module: Path) -> None:
     assert first.returncode == 1
 
 
+def test_cache_follows_helper_files_of_the_package(module: Path) -> None:
+    """A suite type may be declared in a non-test file of the package: changing it invalidates."""
+    codemod("check", cwd=module)
+    for cached in (module / ".cache").rglob("*.json"):
+        cached.write_text(cached.read_text().replace("derive the context", "CACHED"))
+    assert "CACHED" in codemod("check", cwd=module).stdout
+    (module / "helpers.go").write_text("package m\n")
+    assert "CACHED" not in codemod("check", cwd=module).stdout
+
+
 def test_problems_exit_2(module: Path) -> None:
     (module / "bad_test.go").write_bytes(b"package m\n// \xff\n")
     done = codemod("check", cwd=module)
