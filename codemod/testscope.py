@@ -147,14 +147,22 @@ def _called_in_place(func_literal: Node) -> bool:
     home = enclosing_functions(decl)[:1]
     uses = uses_of(scope, name, decl.end_byte)
     for use in uses:
-        call = use.parent
-        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != use:
+        call = _called_as(use)
+        if call is None:
             return False  # handed on, stored or returned: may run at any time
         if call.parent is not None and call.parent.type == "go_statement":
             return False
         if enclosing_functions(use)[:1] != home:
             return False  # called from another closure, whose own lifetime is unknown here
     return bool(uses)
+
+
+def _called_as(use: Node) -> Node | None:
+    """The call `use(...)` when `use` is the function called, not a value passed or stored."""
+    call = use.parent
+    if call is None or call.type != "call_expression" or call.child_by_field_name("function") != use:
+        return None
+    return call
 
 
 def _table_field_called(func_literal: Node) -> bool:
@@ -173,8 +181,8 @@ def _table_field_called(func_literal: Node) -> bool:
         return False
     uses = [n for n in find(home[0], "selector_expression") if text(n.child_by_field_name("field")) == field]
     for use in uses:
-        call = use.parent
-        if call is None or call.type != "call_expression" or call.child_by_field_name("function") != use:
+        call = _called_as(use)
+        if call is None:
             return False  # read as a value: may be stored or handed on
         if call.parent is not None and call.parent.type in ("go_statement", "defer_statement"):
             return False
