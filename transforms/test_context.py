@@ -34,7 +34,6 @@ from codemod.suites import SUITE_LEVEL, receiver, suite_method, suite_test_var, 
 from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var, unnamed_test_param
 from codemod.transform import FileContext, Transform
 
-DERIVERS = CONTEXT_DERIVERS
 # Callees that keep the context beyond the call (constructors, servers, processes, waits).
 _LONG_LIVED = re.compile(
     r"^(?:New|new|Start|start|Run|run|Serve|serve|Listen|listen|Dial|dial|Connect|connect|Open|open|"
@@ -433,7 +432,7 @@ class TestContext(Transform):
             return None
         call = args.parent
         op, name = call_parts(call)
-        if op != ctx_pkg or name not in (*DERIVERS, "WithoutCancel"):
+        if op != ctx_pkg or name not in (*CONTEXT_DERIVERS, "WithoutCancel"):
             return None
         first = call_arguments(call)
         return call if first and first[0] == expr else None
@@ -706,7 +705,7 @@ def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
     if parent.type == "argument_list" and parent.parent is not None:
         call = parent.parent
         op, name = call_parts(call)
-        is_context = op == ctx_pkg and name in DERIVERS  # other calls make objects from the context
+        is_context = op == ctx_pkg and name in CONTEXT_DERIVERS  # other calls make objects from the context
         binding = _binding(outermost_paren(call))
         if binding is None:
             return []
