@@ -56,11 +56,24 @@ def as_records(items: Sequence[Reported]) -> list[dict[str, Any]]:
     ]
 
 
+def _opening_of_last_parenthesis(message: str) -> int | None:
+    """Where the parenthesis that closes `message` opens (nested ones included), if it ends in one."""
+    if not message.endswith(")"):
+        return None
+    depth = 0
+    for index in range(len(message) - 1, -1, -1):
+        depth += {")": 1, "(": -1}.get(message[index], 0)
+        if depth == 0:
+            return index if index > 0 and message[index - 1] == " " else None
+    return None
+
+
 def left_reason(finding: Finding) -> str:
     """Why a finding has no fix: its message's last parenthesis, or the message itself."""
     message = finding.message
-    if message.endswith(")") and " (" in message:
-        message = message[message.rindex(" (") + 2 : -1]
+    opening = _opening_of_last_parenthesis(message)
+    if opening is not None:
+        message = message[opening + 1 : -1]
     elif ": " in message:
         message = message.split(": ", 1)[1]
     message = message.removesuffix("; review by hand")

@@ -11,7 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
-from codemod.report import as_github
+from codemod.edits import Finding
+from codemod.report import as_github, left_reason
 from tests.helpers import run_codemod
 
 GOMOD = "module example.com/m\n\ngo 1.25\n"
@@ -162,3 +163,13 @@ def test_pre_commit_hooks_file() -> None:
     hooks = yaml.safe_load((Path(__file__).parent.parent / ".pre-commit-hooks.yaml").read_text())
     assert {h["id"] for h in hooks} == {"codemod-check", "codemod-apply"}
     assert all(h["language"] == "python" and h["files"] == r"_test\.go$" for h in hooks)
+
+
+def test_left_reason_takes_the_whole_closing_parenthesis() -> None:
+    """Nested parentheses stay in the reason; names that vary by site are grouped."""
+    nested = Finding("s", 0, 1, "time.Sleep without a condition (time under test (a timeout); kept, review it)")
+    assert left_reason(nested) == "time under test (a timeout); kept, review it"
+    named = Finding("t", 0, 1, "ctx in a test (the test's name 'TestCancelX' is about it; review by hand)")
+    assert left_reason(named) == "the test's name '…' is about it"
+    suite = Finding("t", 0, 1, "x in a suite method: h.T() read in a goroutine")
+    assert left_reason(suite) == "s.T() read in a goroutine"
