@@ -167,7 +167,7 @@ def test_pre_commit_hooks_file() -> None:
 
 def test_left_reason_takes_the_whole_closing_parenthesis() -> None:
     """Nested parentheses stay in the reason; names that vary by site are grouped."""
-    nested = Finding("s", 0, 1, "time.Sleep without a condition (time under test (a timeout); kept, review it)")
+    nested = Finding("s", 0, 1, "time.Sleep (time under test (a timeout); kept, review it)")
     assert left_reason(nested) == "time under test (a timeout); kept, review it"
     named = Finding("t", 0, 1, "ctx in a test (the test's name 'TestCancelX' is about it; review by hand)")
     assert left_reason(named) == "the test's name '…' is about it"
