@@ -38,20 +38,6 @@ STATE_DIR = ".codemod/migrate"  # at the repo root; excluded through .git/info/e
 SPLITS = ("package", "directory", "codeowners")
 NO_OWNER = "no owner"  # the shard key of files no CODEOWNERS rule owns
 GUIDE_NAME = "test-writing guide"
-# The guide section each transform answers to (the section headings of the test-writing guide).
-GUIDE_SECTIONS = {
-    "test-context": "❌ Using context.Background() Instead of t.Context()",
-    "sleep-then-assert": "❌ Using time.Sleep() Instead of require.Eventually()",
-}
-
-
-# Where a reviewer's attention pays off, per transform.
-REVIEW_HINTS = {
-    "test-context": "look hardest at contexts that outlive one call (stored, handed to goroutines or "
-    "constructors) and at tests that wait: those get `t.Context()`, never a short deadline.",
-    "sleep-then-assert": "check that each waited-for condition is what the sleep was waiting for; "
-    "a check that something does *not* happen must stay a sleep.",
-}
 
 
 class MigrateError(Exception):
@@ -390,8 +376,9 @@ def find_guide(git: Git, remote: str | None, base: str) -> str | None:
 
 
 def guide_link(guide: str | None, transform_id: str) -> str:
-    section = GUIDE_SECTIONS.get(transform_id)
-    if section is None:
+    known = registry.all_transforms().get(transform_id)
+    section = known.guide_section if known is not None else ""
+    if not section:
         return f"the {GUIDE_NAME}"
     if guide is None:
         return f"the {GUIDE_NAME}, section “{section}”"
@@ -483,9 +470,10 @@ def _how_to_review(shard: Shard, base: str) -> list[str]:
         "no other line should move.",
     ]
     for tid in shard.transforms:
-        if tid in REVIEW_HINTS:
-            out.append(f"- `{tid}`: {REVIEW_HINTS[tid]}")
-        safety = doc_sections(registry.all_transforms()[tid].doc()).get("Fix safety")
+        known = registry.all_transforms()[tid]
+        if known.review_hint:
+            out.append(f"- `{tid}`: {known.review_hint}")
+        safety = doc_sections(known.doc()).get("Fix safety")
         if safety:
             out.append(f"- `{tid}` fix safety: {' '.join(safety.split())}")
     ids = ",".join(shard.transforms)

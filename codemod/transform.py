@@ -55,6 +55,12 @@ class Transform:
     summary: ClassVar[str] = ""
     # False for transforms that only report (no fixes), so `apply` can skip them quickly.
     fixes: ClassVar[bool] = True
+    # The heading of the test-writing guide's section this transform answers to (PR descriptions link it).
+    guide_section: ClassVar[str] = ""
+    # Where a reviewer's attention pays off (PR descriptions); empty for none.
+    review_hint: ClassVar[str] = ""
+    # The oldest Go (major, minor) whose toolchain has what the fix writes; (1, 0) for any.
+    min_go: ClassVar[tuple[int, int]] = (1, 0)
 
     def run(self, ctx: FileContext) -> list[Finding]:
         raise NotImplementedError

@@ -111,6 +111,7 @@ class HardcodedPort(Transform):
     """
 
     id = "hardcoded-port"
+    guide_section = "❌ Hardcoded Ports"
     summary = "hardcoded listen/dial ports in tests: one shared utils.GetFreePort(t)"
 
     def run(self, ctx: FileContext) -> list[Finding]:

@@ -44,6 +44,7 @@ class ProcessWithoutCleanup(Transform):
     """
 
     id = "process-without-cleanup"
+    guide_section = "❌ Forgetting Process Cleanup"
     summary = "exec.Command started in a test without t.Cleanup: report"
     fixes = False
 

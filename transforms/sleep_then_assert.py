@@ -104,6 +104,11 @@ class SleepThenAssert(Transform):
     """
 
     id = "sleep-then-assert"
+    guide_section = "❌ Using time.Sleep() Instead of require.Eventually()"
+    review_hint = (
+        "check that each waited-for condition is what the sleep was waiting for; "
+        "a check that something does *not* happen must stay a sleep."
+    )
     summary = "time.Sleep followed by assertions: wait for the condition with require.Eventually"
 
     def run(self, ctx: FileContext) -> list[Finding]:

@@ -43,6 +43,7 @@ class SleepWithoutCondition(Transform):
     """
 
     id = "sleep-without-condition"
+    guide_section = "❌ Using time.Sleep() Instead of require.Eventually()"
     summary = "time.Sleep with no condition to wait for: report, with the reason"
     fixes = False
 

@@ -143,10 +143,16 @@ class TestContext(Transform):
     """
 
     id = "test-context"
+    guide_section = "❌ Using context.Background() Instead of t.Context()"
+    review_hint = (
+        "look hardest at contexts that outlive one call (stored, handed to goroutines or "
+        "constructors) and at tests that wait: those get `t.Context()`, never a short deadline."
+    )
+    min_go = (1, 24)
     summary = "context.Background()/TODO() in a test: derive the context from t"
 
     def run(self, ctx: FileContext) -> list[Finding]:
-        too_old = not ctx.project.go_at_least(1, 24)
+        too_old = not ctx.project.go_at_least(*self.min_go)
         ctx_pkg = ctx.imports.local_name("context")
         if ctx_pkg is None and ctx.imports.dot_imported("context"):
             ctx_pkg = ""  # `import . "context"`: Background() and TODO() are called unqualified

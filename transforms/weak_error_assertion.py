@@ -37,6 +37,7 @@ class WeakErrorAssertion(Transform):
     """
 
     id = "weak-error-assertion"
+    guide_section = "❌ Weak Error Assertions"
     summary = "require.Error without checking which error: report"
     fixes = False
 
