@@ -5,6 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from codemod.edits import Finding
+from codemod.flow import assignments_to, mentions
 from codemod.gosyntax import (
     call_arguments,
     call_parts,
@@ -86,15 +87,8 @@ class ProcessWithoutCleanup(Transform):
 
 
 def _creation(owner: Node, cmd: str, exec_pkg: str) -> Node | None:
-    for node in walk(owner):
-        if node.type != "short_var_declaration" and node.type != "assignment_statement":
-            continue
-        left = node.child_by_field_name("left")
-        right = node.child_by_field_name("right")
-        if left is None or right is None or not left.named_children or text(left.named_children[0]) != cmd:
-            continue
-        value = right.named_children[0] if right.named_children else None
-        if value is not None and value.type == "call_expression":
+    for _, value in assignments_to(owner, cmd):
+        if value.type == "call_expression":
             operand, name = call_parts(value)
             if operand == exec_pkg and name in ("Command", "CommandContext"):
                 return value
@@ -103,19 +97,15 @@ def _creation(owner: Node, cmd: str, exec_pkg: str) -> Node | None:
 
 def _cleaned_up(owner: Node, cmd: str) -> bool:
     for node in walk(owner):
-        if node.type == "defer_statement" and _mentions(node, cmd):
+        if node.type == "defer_statement" and mentions(node, cmd):
             return True
         if node.type == "call_expression":
             operand, name = call_parts(node)
-            if name == "Cleanup" and _mentions(node, cmd):
+            if name == "Cleanup" and mentions(node, cmd):
                 return True
             if operand == cmd and name in ("Wait", "Run", "Output", "CombinedOutput"):
                 return True
     return False
-
-
-def _mentions(node: Node, name: str) -> bool:
-    return any(n.type == "identifier" and text(n) == name for n in walk(node))
 
 
 def _commented_above(source: bytes, node: Node) -> bool:

@@ -10,6 +10,7 @@ from tree_sitter import Node
 
 from codemod.config import go_duration
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
+from codemod.flow import mentions
 from codemod.gosyntax import (
     ancestors,
     call_arguments,
@@ -181,13 +182,13 @@ class SleepThenAssert(Transform):
             effects = [e for e in (_effect(a) for a in args) if e is not None]
             if effects:
                 return f"side effect in the condition: {effects[0]}, and a retry would repeat it"
-            if any(_mentions(a, tvar.name) for a in args):
+            if any(mentions(a, tvar.name) for a in args):
                 return f"an assertion argument uses {tvar.name}"
         for statement in compute:
             if statement.type not in ("short_var_declaration", "assignment_statement"):
                 return "statements between the sleep and the assertions"
             effect = _effect(statement)
-            if effect is not None or _mentions(statement, tvar.name):
+            if effect is not None or mentions(statement, tvar.name):
                 return f"side effect in the condition: {effect or tvar.name} would run on every poll"
             if any(_used_after(statement, assertions[-1].statement)):
                 return "a value computed after the sleep is used after the assertions"
@@ -480,10 +481,6 @@ def _repolled(nodes: list[Node], owner: Node) -> bool:
             if child.type == "identifier" and text(child) in written:
                 return True
     return False
-
-
-def _mentions(node: Node, name: str) -> bool:
-    return any(n.type == "identifier" and text(n) == name for n in walk(node))
 
 
 def _used_after(statement: Node, last: Node) -> list[Node]:

@@ -11,6 +11,7 @@ from tree_sitter import Node
 from codemod.callers import CallContexts, call_contexts
 from codemod.contextsubject import inspection, subject_name, timed_loop
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
+from codemod.flow import assigned_targets, binding_of, bound_names
 from codemod.gosyntax import (
     ancestors,
     call_arguments,
@@ -289,8 +290,8 @@ class TestContext(Transform):
             holder = deriver
         else:
             holder = expr
-        binding = _binding(holder)
-        variables = _bound_variables(binding, holder)
+        binding = binding_of(holder)
+        variables = bound_names(holder)
         # The variables holding this context (and contexts derived from it), and objects built from it.
         contexts, objects = self._taint(site.tvar.owner, variables)
         verdict = self._flow(ctx, site, holder, binding, variables, contexts, objects)
@@ -405,10 +406,10 @@ class TestContext(Transform):
         reads = [holder] + [use for var in contexts for use in var.uses]
         for read in reads:
             expr = outermost_paren(read)
-            stmt = _binding(expr)
+            stmt = binding_of(expr)
             if stmt is None or stmt.type != "assignment_statement":
                 continue
-            for target in _assigned_targets(stmt, expr):
+            for target in assigned_targets(stmt, expr):
                 root = _root_identifier(target)
                 if target.type != "identifier" and root is not None and text(root) == receiver_name:
                     return text(target)
@@ -459,7 +460,7 @@ class TestContext(Transform):
         owner = site.tvar.owner
         verdict = "local" if _direct_short_call(holder) or variables else "escapes"
         if binding is not None and binding.type == "assignment_statement":
-            for target in _assigned_targets(binding, holder):
+            for target in assigned_targets(binding, holder):
                 root = _root_identifier(target)
                 if root is None or not _declared_in(owner, root):
                     return "package"
@@ -472,7 +473,7 @@ class TestContext(Transform):
         objects = [*objects, *(_Var.of(v) for v in _call_results(holder))]
         objects.extend(_Var.of_existing(v, owner) for v in _receivers(holder, owner))
         if binding is not None and binding.type == "assignment_statement":
-            for target in _assigned_targets(binding, holder):
+            for target in assigned_targets(binding, holder):
                 root = _root_identifier(target)
                 if target.type != "identifier" and root is not None and _declared_in(owner, root):
                     objects.append(_Var.of_existing(root, owner))
@@ -652,53 +653,6 @@ class _Var:
         return cls(text(ident), decl_end, scope, uses_of(scope, text(ident), decl_end))
 
 
-def _binding(expr: Node) -> Node | None:
-    """The declaration or assignment whose right-hand side is `expr`, if any."""
-    parent = expr.parent
-    if parent is None or parent.type != "expression_list":
-        return None
-    holder = parent.parent
-    if holder is None:
-        return None
-    if holder.type == "short_var_declaration" and holder.child_by_field_name("right") == parent:
-        return holder
-    if holder.type == "assignment_statement" and holder.child_by_field_name("right") == parent:
-        return holder
-    if holder.type == "var_spec" and holder.child_by_field_name("value") == parent:
-        return holder
-    return None
-
-
-def _assigned_targets(binding: Node, expr: Node) -> list[Node]:
-    left = binding.child_by_field_name("left")
-    right = binding.child_by_field_name("right")
-    if left is None or right is None:
-        return []
-    values = right.named_children
-    targets = left.named_children
-    if len(values) == 1:
-        return targets  # ctx, cancel = context.WithCancel(...)
-    return [t for t, v in zip(targets, values, strict=False) if v == expr]
-
-
-def _bound_variables(binding: Node | None, expr: Node) -> list[Node]:
-    """Identifiers the context made at `expr` is stored in (the first target of a multi-value call)."""
-    if binding is None:
-        return []
-    if binding.type == "var_spec":
-        names = binding.children_by_field_name("name")
-        value = binding.child_by_field_name("value")
-        values = value.named_children if value is not None else []
-        index = values.index(expr) if expr in values else 0
-        targets = names[index : index + 1] if len(values) > 1 else names[:1]
-    else:
-        targets = _assigned_targets(binding, expr)
-        right = binding.child_by_field_name("right")
-        if right is not None and len(right.named_children) == 1:
-            targets = targets[:1]
-    return [t for t in targets if t.type == "identifier" and text(t) != "_"]
-
-
 def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
     """Where a read of a context variable goes: (identifier it lands in, is it still a context)."""
     expr = outermost_paren(use)
@@ -706,16 +660,12 @@ def _flows_into(use: Node, ctx_pkg: str) -> list[tuple[Node, bool]]:
     if parent is None:
         return []
     if parent.type == "expression_list":
-        binding = _binding(expr)
-        return [(v, True) for v in _bound_variables(binding, expr)] if binding is not None else []
+        return [(v, True) for v in bound_names(expr)]
     if parent.type == "argument_list" and parent.parent is not None:
         call = parent.parent
         op, name = call_parts(call)
         is_context = op == ctx_pkg and name in CONTEXT_DERIVERS  # other calls make objects from the context
-        binding = _binding(outermost_paren(call))
-        if binding is None:
-            return []
-        return [(v, is_context) for v in _bound_variables(binding, outermost_paren(call))]
+        return [(v, is_context) for v in bound_names(outermost_paren(call))]
     return []
 
 
@@ -725,9 +675,7 @@ def _call_results(node: Node) -> list[Node]:
     parent = expr.parent
     if parent is None or parent.type != "argument_list" or parent.parent is None:
         return []
-    call = outermost_paren(parent.parent)
-    binding = _binding(call)
-    return _bound_variables(binding, call) if binding is not None else []
+    return bound_names(outermost_paren(parent.parent))
 
 
 def _receivers(node: Node, owner: Node) -> list[Node]:
@@ -750,7 +698,7 @@ def _direct_short_call(node: Node) -> bool:
     if parent is None:
         return False
     if parent.type == "expression_list":
-        return _binding(expr) is not None  # stored in a variable: its uses decide
+        return binding_of(expr) is not None  # stored in a variable: its uses decide
     if parent.type != "argument_list" or parent.parent is None:
         return False
     call = parent.parent
@@ -808,10 +756,10 @@ def _assigns_outside(use: Node, owner: Node) -> bool:
         parent = expr.parent
     if parent is None or parent.type != "expression_list":
         return False
-    binding = _binding(expr)
+    binding = binding_of(expr)
     if binding is None or binding.type != "assignment_statement":
         return False
-    for target in _assigned_targets(binding, expr):
+    for target in assigned_targets(binding, expr):
         root = _root_identifier(target)
         if root is None or not _declared_in(owner, root):
             return True

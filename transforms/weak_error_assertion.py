@@ -5,6 +5,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from codemod.edits import Finding
+from codemod.flow import is_assigned
 from codemod.gosyntax import call_arguments, call_parts, text, walk
 from codemod.transform import FileContext, Transform
 
@@ -77,7 +78,7 @@ def _inspected_next(statement: Node, error_text: str, lookahead: int = 3) -> boo
             seen += 1
             if error_text.isidentifier():
                 mentions = [n for n in walk(following) if n.type == "identifier" and text(n) == error_text]
-                if any(_assigned(n) for n in mentions):
+                if any(is_assigned(n) for n in mentions):
                     return False  # err gets a new value: later reads are not about this error
                 if mentions:
                     return True
@@ -85,16 +86,3 @@ def _inspected_next(statement: Node, error_text: str, lookahead: int = 3) -> boo
                 return True
         following = following.next_named_sibling
     return False
-
-
-def _assigned(identifier: Node) -> bool:
-    """`err` on the left of `=`/`:=`: a new value, not a look at the old one."""
-    parent = identifier.parent
-    holder = parent.parent if parent is not None else None
-    return (
-        parent is not None
-        and parent.type == "expression_list"
-        and holder is not None
-        and holder.type in ("assignment_statement", "short_var_declaration")
-        and holder.child_by_field_name("left") == parent
-    )
