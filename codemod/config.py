@@ -29,7 +29,18 @@ class Settings:
     unit_tick: str = "10*time.Millisecond"
     integration_wait: str = "30*time.Second"
     integration_tick: str = "1*time.Second"
+    # Folders whose tests are end-to-end / integration tests (longer waits, -short skips, timings).
+    end_to_end_folders: tuple[str, ...] = ("endtoend", "e2e", "integration")
+    # `[transform.<id>]` tables: each transform reads its own with `options_for(id)`.
+    transform_options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     source: str | None = field(default=None, compare=False)
+
+    def options_for(self, transform_id: str) -> dict[str, object]:
+        """The `[transform.<id>]` table of `.codemod.toml` (lists come back as tuples)."""
+        for tid, items in self.transform_options:
+            if tid == transform_id:
+                return dict(items)
+        return {}
 
 
 def resolved(path: Path) -> Path:
@@ -76,7 +87,16 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
     settings = Settings(source=str(path))
-    known = {"helper-import", "style", "select", "ignore", "exclude", "sleep"}
+    known = {
+        "helper-import",
+        "style",
+        "select",
+        "ignore",
+        "exclude",
+        "sleep",
+        "transform",
+        "end-to-end-folders",
+    }
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(sorted(unknown))}")
@@ -94,6 +114,11 @@ def load_settings(path: Path | None) -> Settings:
         settings = replace(settings, ignore=_strings(data["ignore"], "ignore"))
     if "exclude" in data:
         settings = replace(settings, exclude=_strings(data["exclude"], "exclude"))
+    if "end-to-end-folders" in data:
+        settings = replace(
+            settings, end_to_end_folders=_strings(data["end-to-end-folders"], "end-to-end-folders")
+        )
+    settings = replace(settings, transform_options=_transform_tables(path, data.get("transform", {})))
     sleep = data.get("sleep", {})
     if not isinstance(sleep, dict):
         raise ConfigError(f"{path}: [sleep] must be a table")
@@ -110,6 +135,24 @@ def load_settings(path: Path | None) -> Settings:
                 ) from None
             settings = replace(settings, **{key.replace("-", "_"): sleep[key]})
     return settings
+
+
+def _transform_tables(path: Path, tables: object) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:
+    """`[transform.<id>]` tables, checked against the known transform ids, frozen for the cache key."""
+    from codemod.transform import all_transforms  # late: transforms import this module
+
+    if not isinstance(tables, dict):
+        raise ConfigError(f"{path}: [transform] must hold one table per transform id")
+    known = all_transforms()
+    out = []
+    for tid, table in sorted(tables.items()):
+        if tid not in known:
+            raise ConfigError(f"{path}: [transform.{tid}]: unknown transform id (see `codemod list`)")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [transform.{tid}] must be a table")
+        items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in table.items()))
+        out.append((tid, items))
+    return tuple(out)
 
 
 _UNITS = {

@@ -127,11 +127,16 @@ def _helper_functions(gomod: GoMod, helper: str) -> frozenset[str]:
     return frozenset()
 
 
-def project_for(file: Path, helper: str, package_name: str | None = None) -> ProjectInfo:
+def project_for(
+    file: Path,
+    helper: str,
+    package_name: str | None = None,
+    end_to_end_folders: tuple[str, ...] = ("endtoend", "e2e", "integration"),
+) -> ProjectInfo:
     """Facts for `file`; `package_name` is its package clause (to tell internal from external tests)."""
     directory = file.resolve().parent
     gomod = find_gomod(str(directory))
-    integration = any(part in ("endtoend", "e2e", "integration") for part in directory.parts)
+    integration = any(part in end_to_end_folders for part in directory.parts)
     if gomod is None:
         return ProjectInfo(integration=integration)
     rel = directory.relative_to(gomod.root).as_posix()

@@ -147,7 +147,9 @@ def _proposal(
     """The file's proposal, or None (named on stderr when it is a problem) when there is none."""
     try:
         raw = path.read_bytes()
-        project = project_for(path, settings.helper_import, package_name(raw.removeprefix(BOM)))
+        project = project_for(
+            path, settings.helper_import, package_name(raw.removeprefix(BOM)), settings.end_to_end_folders
+        )
         proposal = propose(str(path), raw, project, settings, transforms)
         problem = proposal.skipped if proposal.problem else None
     except OSError as exc:

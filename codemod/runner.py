@@ -67,7 +67,7 @@ def _process(job: Job, path: Path, raw: bytes) -> FileResult:
             return FileResult(
                 job.path, original=raw, skipped="does not parse as Go: no package clause", problem=True
             )
-        project = project_for(path, job.settings.helper_import, package)
+        project = project_for(path, job.settings.helper_import, package, job.settings.end_to_end_folders)
         transforms = _transforms(job.transform_ids)
         return process_source(
             job.path, raw, project, job.settings, transforms, job.allow_unsafe, analyse_only=job.analyse_only
