@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from codemod.gosyntax import text, walk
+from codemod.gosyntax import (
+    call_arguments,
+    call_parts,
+    enclosing_functions,
+    find,
+    outermost_paren,
+    parameters,
+    text,
+    walk,
+)
+from codemod.scope import declarations, declared_names, uses_of
+from codemod.testscope import Lifetime, lifetime_between
 
 BINDINGS = ("short_var_declaration", "assignment_statement", "var_spec")
 
@@ -94,3 +105,204 @@ def assignments_to(owner: Node, name: str) -> list[tuple[Node, Node]]:
                 if paired < len(values):
                     found.append((node, values[paired]))
     return found
+
+
+# -- calls whose error only fails the test (os.Setenv, os.Chdir, os.MkdirTemp and friends) ----------
+
+_NO_ERROR = frozenset({"NoError"})
+_FAILS = frozenset({"Fatal", "Fatalf", "FailNow"})
+_REPORTS = frozenset({"Error", "Errorf", "Fail"})
+
+
+def fails_on(statement: Node, err: str) -> bool:
+    """`statement` only fails the test when `err` is set: `require.NoError(t, err)` (assert too, and
+    the suite forms `s.NoError(err)`, `s.Require().NoError(err)`), or `if err != nil { t.Fatal(err) }`
+    whose body only fails (`Fatal`, `Fatalf`, `FailNow`, `panic`, or `Error`/`Errorf` then `return`)."""
+    if statement.type == "expression_statement":
+        call = statement.named_children[0] if statement.named_children else None
+        return call is not None and _no_error_of(call, err)
+    if statement.type != "if_statement" or statement.child_by_field_name("alternative") is not None:
+        return False
+    if statement.child_by_field_name("initializer") is not None:
+        return False
+    return _is_not_nil(statement.child_by_field_name("condition"), err) and _only_fails(
+        statement.child_by_field_name("consequence")
+    )
+
+
+def _no_error_of(call: Node, err: str) -> bool:
+    if call.type != "call_expression" or call_parts(call)[1] not in _NO_ERROR:
+        return False
+    args = call_arguments(call)[:2]
+    return any(a.type == "identifier" and text(a) == err for a in args)
+
+
+def _is_not_nil(condition: Node | None, err: str) -> bool:
+    if condition is None or condition.type != "binary_expression":
+        return False
+    left, right = condition.child_by_field_name("left"), condition.child_by_field_name("right")
+    operator = text(condition.child_by_field_name("operator"))
+    return operator == "!=" and {text(left), text(right)} == {err, "nil"}
+
+
+def _only_fails(block: Node | None) -> bool:
+    statements = _statements(block)
+    if not statements:
+        return False
+    *body, last = statements
+    if last.type == "return_statement" and not last.named_children:
+        return bool(body) and all(_call_named(s, _REPORTS | _FAILS) for s in body)
+    return all(_call_named(s, _FAILS | _REPORTS) for s in body) and _call_named(last, _FAILS | {"panic"})
+
+
+def _statements(block: Node | None) -> list[Node]:
+    if block is None:
+        return []
+    holder = next((c for c in block.named_children if c.type == "statement_list"), block)
+    return [s for s in holder.named_children if s.type != "comment"]
+
+
+def _call_named(statement: Node, names: frozenset[str]) -> bool:
+    call = statement.named_children[0] if statement.named_children else None
+    return (
+        statement.type == "expression_statement"
+        and call is not None
+        and call.type == "call_expression"
+        and call_parts(call)[1] in names
+    )
+
+
+def dead_after(statement: Node, name: str, declared_here: bool) -> bool:
+    """Whether the value `statement` gives `name` is never read later, so the statement may go: no
+    later use, or the first later one is a statement of the same block that gives `name` a new value
+    without reading it (a `:=` when `statement` declares `name`, so that declaration still compiles)."""
+    functions = enclosing_functions(statement)
+    scope = statement.parent if declared_here else (functions[-1] if functions else None)
+    if scope is None:
+        return False
+    uses = sorted(uses_of(scope, name, statement.end_byte), key=lambda n: n.start_byte)
+    if not uses:
+        return True
+    first = uses[0]
+    if not is_assigned(first):
+        return False
+    holder = first.parent.parent if first.parent is not None else None
+    if holder is None or holder.parent != statement.parent:
+        return False
+    if declared_here and holder.type != "short_var_declaration":
+        return False
+    right = holder.child_by_field_name("right")
+    return right is not None and not mentions(right, name)
+
+
+def error_only_statements(call: Node) -> list[Node] | None:
+    """The statements whose only job is `call` and failing the test on its error, in source order:
+    `f()`, `_ = f()`, `require.NoError(t, f())`, `if err := f(); err != nil { t.Fatal(err) }`, or
+    `err := f()` with the trivial check right after (`fails_on`) and `err` not read again.
+    None when the call's result is used otherwise."""
+    expr = outermost_paren(call)
+    parent = expr.parent
+    if parent is None:
+        return None
+    if parent.type == "expression_statement":
+        return [parent]
+    if parent.type == "argument_list" and parent.parent is not None:
+        check = parent.parent
+        holder = check.parent
+        first_two = call_arguments(check)[:2]
+        if call_parts(check)[1] in _NO_ERROR and expr in first_two and holder is not None:
+            return [holder] if holder.type == "expression_statement" else None
+        return None
+    binding = binding_of(expr)
+    if binding is None or binding.type == "var_spec" or len(values_of(binding)) != 1:
+        return None
+    targets = targets_of(binding)
+    if len(targets) != 1 or targets[0].type != "identifier":
+        return None
+    err = text(targets[0])
+    if err == "_":
+        return [binding] if binding.parent is not None and binding.parent.type == "statement_list" else None
+    holder = binding.parent
+    if holder is not None and holder.type == "if_statement":
+        if holder.child_by_field_name("initializer") != binding or binding.type != "short_var_declaration":
+            return None
+        consequence = holder.child_by_field_name("consequence")
+        alone = holder.child_by_field_name("alternative") is None
+        checked = _is_not_nil(holder.child_by_field_name("condition"), err) and _only_fails(consequence)
+        return [holder] if alone and checked else None
+    if holder is None or holder.type != "statement_list":
+        return None
+    following = next_statement(binding)
+    if following is None or not fails_on(following, err):
+        return None
+    declared = binding.type == "short_var_declaration"
+    return [binding, following] if dead_after(following, err, declared) else None
+
+
+def next_statement(statement: Node) -> Node | None:
+    """The statement after `statement` in its block, comments skipped."""
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment":
+        following = following.next_named_sibling
+    return following
+
+
+def declared_before(binding: Node, name: str) -> bool:
+    """Whether `name` is already declared in the block of `binding` (then `:=` only assigns it), or is
+    a parameter of the function whose body that block is."""
+    statements = binding.parent
+    if statements is None:
+        return False
+    for sibling in statements.named_children:
+        if sibling.start_byte >= binding.start_byte:
+            break
+        specs = [sibling] if sibling.type == "short_var_declaration" else []
+        if sibling.type == "var_declaration":
+            specs = [n for n in walk(sibling) if n.type == "var_spec"]
+        if any(text(n) == name for spec in specs for n in declared_names(spec)):
+            return True
+    block = statements.parent
+    func = block.parent if block is not None else None
+    if func is not None and func.type in ("function_declaration", "func_literal", "method_declaration"):
+        return any(p.name == name for p in parameters(func))
+    return False
+
+
+def escape_of(use: Node, owner: Node) -> str:
+    """Why the value read at `use` may outlive the function `owner`, or "" when it stays local:
+    returned, stored where a local of `owner` does not hold it (a field of a receiver or an outer
+    variable, a package variable), or read in a goroutine."""
+    if lifetime_between(use, owner) is Lifetime.GOROUTINE:
+        return "read in a goroutine"
+    expr = outermost_paren(use)
+    parent = expr.parent
+    if parent is not None and parent.type == "expression_list" and parent.parent is not None:
+        if parent.parent.type == "return_statement":
+            return "returned"
+        binding = binding_of(expr)
+        if binding is not None and binding.type == "assignment_statement":
+            for target in assigned_targets(binding, expr):
+                root = target
+                while root.type in ("selector_expression", "index_expression", "parenthesized_expression"):
+                    inner = root.child_by_field_name("operand") or root.named_children[0]
+                    root = inner
+                if root.type != "identifier" or not _local_of(owner, text(root)):
+                    return f"stored in {text(target)}"
+    return ""
+
+
+def _local_of(owner: Node, name: str) -> bool:
+    body = owner.child_by_field_name("body")
+    return body is not None and any(True for _ in declarations(body, name))
+
+
+def calls_parallel(func: Node) -> bool:
+    """Whether `func`'s own body (not its nested closures) calls `X.Parallel()` (`t.Parallel()`,
+    `s.T().Parallel()`)."""
+    for call in find(func, "call_expression"):
+        if call_parts(call)[1] == "Parallel" and not call_arguments(call):
+            fn = call.child_by_field_name("function")
+            own = enclosing_functions(call)[:1] == [func]
+            if own and fn is not None and fn.type == "selector_expression":
+                return True
+    return False
