@@ -7,8 +7,12 @@ command into `cmd`) asks here instead of walking `short_var_declaration` / `assi
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 from tree_sitter import Node
 
+from codemod.files import package_sources
 from codemod.gosyntax import (
     call_arguments,
     call_parts,
@@ -16,11 +20,14 @@ from codemod.gosyntax import (
     find,
     outermost_paren,
     parameters,
+    parse,
     text,
     walk,
 )
+from codemod.project import find_gomod
 from codemod.scope import declarations, declared_names, uses_of
-from codemod.testscope import Lifetime, lifetime_between
+from codemod.suites import suite_method, suite_test_var, suite_types
+from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var
 
 BINDINGS = ("short_var_declaration", "assignment_statement", "var_spec")
 
@@ -306,3 +313,75 @@ def calls_parallel(func: Node) -> bool:
             if own and fn is not None and fn.type == "selector_expression":
                 return True
     return False
+
+
+# -- the test handle at a node, and functions declared elsewhere in the package or module --------
+
+
+def testing_handle(node: Node, path: str, source: bytes, testing_name: str | None) -> TestVar | None:
+    """The test handle at `node`: the innermost testing parameter in scope, else `<recv>.T()` in a
+    method of a testify suite type of the package (the receiver named and not shadowed)."""
+    tvar = test_var(node, testing_name)
+    if tvar is not None:
+        return tvar
+    suites = suite_types(path, source)
+    found = suite_method(node, suites) if suites else None
+    return suite_test_var(node, found) if found is not None else None
+
+
+def package_clause(root: Node) -> str:
+    """The package name a file declares (`package foo_test` -> 'foo_test')."""
+    clause = next((c for c in root.children if c.type == "package_clause"), None)
+    if clause is None:
+        return ""
+    return text(next((c for c in clause.named_children if c.type == "package_identifier"), None))
+
+
+@lru_cache(maxsize=256)
+def _declared_functions(directory: str) -> tuple[tuple[str, str, Node], ...]:
+    """(package, name, declaration) of every top-level function of the directory's in-scope files."""
+    found = []
+    for _, source in package_sources(directory):
+        root = parse(source).root_node
+        package = package_clause(root)
+        for decl in root.children:
+            if decl.type == "function_declaration":
+                found.append((package, text(decl.child_by_field_name("name")), decl))
+    return tuple(found)
+
+
+def package_function(path: str, root: Node, name: str) -> Node | None:
+    """The top-level `func name(...)` of the package holding `path`: in its own tree (as given) first,
+    then in its sibling files (tests and helpers that import testing) with the same package clause."""
+    for decl in root.children:
+        if decl.type == "function_declaration" and text(decl.child_by_field_name("name")) == name:
+            return decl
+    file = Path(path)
+    if not file.parent.is_dir():
+        return None
+    package = package_clause(root)
+    for pkg, fname, decl in _declared_functions(str(file.parent.resolve())):
+        if pkg == package and fname == name:
+            return decl
+    return None
+
+
+def module_package_dir(path: str, import_path: str) -> str | None:
+    """The folder of `import_path` when it is a package of the module holding `path`."""
+    gomod = find_gomod(str(Path(path).resolve().parent))
+    if gomod is None or not (import_path == gomod.module or import_path.startswith(gomod.module + "/")):
+        return None
+    folder = Path(gomod.root) / import_path[len(gomod.module) :].lstrip("/")
+    return str(folder) if folder.is_dir() else None
+
+
+def imported_function(path: str, import_path: str, name: str) -> Node | None:
+    """`func name(...)` of the module package `import_path` (its non-test package; files that import
+    testing only, as every package-wide analysis reads them)."""
+    folder = module_package_dir(path, import_path)
+    if folder is None:
+        return None
+    for pkg, fname, decl in _declared_functions(str(Path(folder).resolve())):
+        if fname == name and not pkg.endswith("_test"):
+            return decl
+    return None
