@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -83,3 +84,34 @@ def splice(source: bytes, edits: list[Edit]) -> bytes:
         pos = edit.end
     out.append(source[pos:])
     return b"".join(out)
+
+
+class EditIndex:
+    """Edits of the fixes chosen so far, kept sorted, so a new fix's overlap costs a bisection, not a scan.
+
+    Chosen edits never overlap one another, so sorted by start their ends never decrease: the walk back
+    from a candidate stops at the first edit that ends before the candidate starts.
+    """
+
+    def __init__(self) -> None:
+        self._keys: list[tuple[int, int]] = []
+        self._edits: list[Edit] = []
+
+    def overlaps(self, fix: Fix) -> bool:
+        return any(self._hits(edit) for edit in fix.edits)
+
+    def add(self, fix: Fix) -> None:
+        for edit in fix.edits:
+            at = bisect.bisect_right(self._keys, (edit.start, edit.end))
+            self._keys.insert(at, (edit.start, edit.end))
+            self._edits.insert(at, edit)
+
+    def _hits(self, edit: Edit) -> bool:
+        at = bisect.bisect_right(self._keys, (edit.end, edit.end))
+        for other in reversed(self._edits[max(0, at - 64) : at]):
+            if other.overlaps(edit):
+                return True
+            if other.end < edit.start:
+                return False
+        # More than 64 edits end at or after the candidate's start: rare (insertions at one point).
+        return any(other.overlaps(edit) for other in self._edits[: max(0, at - 64)])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from tree_sitter import Tree
 
 from codemod.config import Settings
-from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety, splice
+from codemod.edits import Edit, EditIndex, Finding, Fix, ImportRequest, Safety, splice
 from codemod.gofmt import gofmt, gofmt_path
 from codemod.gosyntax import broken_ranges, error_count, parse, text, walk
 from codemod.imports import ImportsUnavailable, ImportTable, update_imports
@@ -98,6 +98,7 @@ def choose_fixes(
     """Non-overlapping fixes outside broken regions, first come first served."""
     chosen: list[Finding] = []
     dropped: list[tuple[Finding, str]] = []
+    taken = EditIndex()
     for finding in findings:
         fix = finding.fix
         if fix is None:
@@ -107,18 +108,23 @@ def choose_fixes(
         if touches_broken(fix, broken):
             dropped.append((finding, "inside a declaration that does not parse"))
             continue
-        if any(fix.overlaps(c.fix) for c in chosen if c.fix is not None):
+        if taken.overlaps(fix):
             dropped.append((finding, "overlaps another fix"))
             continue
+        taken.add(fix)
         chosen.append(finding)
     return chosen, dropped
 
 
 def guarded_apply(
-    body: bytes, chosen: list[Finding]
+    body: bytes, chosen: list[Finding], tree: Tree | None = None
 ) -> tuple[bytes, list[Finding], list[tuple[Finding, str]]]:
-    """Apply all chosen fixes; if the tree gains an error, keep only the fixes that do not add one."""
-    baseline = error_count(parse(body))
+    """Apply all chosen fixes; if the tree gains an error, keep only the fixes that do not add one.
+
+    The culprits are found by bisection: a set that applies cleanly is kept whole, a failing one is
+    split in halves, so k bad fixes among n cost O(k log n) parses, not n.
+    """
+    baseline = error_count(tree if tree is not None else parse(body))
 
     def attempt(findings: list[Finding]) -> bytes | None:
         try:
@@ -132,11 +138,20 @@ def guarded_apply(
         return out, chosen, []
     kept: list[Finding] = []
     dropped: list[tuple[Finding, str]] = []
-    for finding in chosen:
-        if attempt([*kept, finding]) is not None:
-            kept.append(finding)
+
+    def settle(candidates: list[Finding]) -> None:
+        if not candidates:
+            return
+        if attempt([*kept, *candidates]) is not None:
+            kept.extend(candidates)
+        elif len(candidates) == 1:
+            dropped.append((candidates[0], "the result would not parse"))
         else:
-            dropped.append((finding, "the result would not parse"))
+            middle = len(candidates) // 2
+            settle(candidates[:middle])
+            settle(candidates[middle:])
+
+    settle(chosen)
     final = attempt(kept) if kept else body
     return (final if final is not None else body), kept, dropped
 
@@ -149,6 +164,7 @@ def fix_source(
     transforms: Sequence[Transform],
     allow_unsafe: bool,
     unused_ignores: list[Directive] | None = None,
+    first_tree: Tree | None = None,
 ) -> tuple[bytes, list[Finding], list[Finding], list[tuple[Finding, str]]]:
     """Run to a fixpoint. Returns (new body, first-pass findings, applied, dropped)."""
     current = body
@@ -156,24 +172,26 @@ def fix_source(
     unused: list[Directive] = []
     applied: list[Finding] = []
     dropped: list[tuple[Finding, str]] = []
+    tree = first_tree if first_tree is not None else parse(body)
     for _ in range(MAX_ROUNDS):
         findings = run_transforms(
-            path, current, project, settings, transforms, unused if first is None else None
+            path, current, project, settings, transforms, unused if first is None else None, tree
         )
         if first is None:
             first = findings
-        broken = broken_ranges(parse(current))
+        broken = broken_ranges(tree)
         chosen, refused = choose_fixes(findings, broken, allow_unsafe)
         if first is findings:
             dropped.extend(refused)
         if not chosen:
             break
-        new, kept, failed = guarded_apply(current, chosen)
+        new, kept, failed = guarded_apply(current, chosen, tree)
         dropped.extend(failed)
         if new == current:
             break
         applied.extend(kept)
         current = new
+        tree = parse(current)
     if unused_ignores is not None:
         unused_ignores.extend(unused)
     return current, first or [], applied, dropped
@@ -209,7 +227,7 @@ def process_source(
         )
         return result
     body, findings, applied, dropped = fix_source(
-        path, source.body, project, settings, transforms, allow_unsafe, result.unused_ignores
+        path, source.body, project, settings, transforms, allow_unsafe, result.unused_ignores, tree
     )
     result.findings, result.applied, result.dropped = findings, applied, dropped
     if body == source.body:

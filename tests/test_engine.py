@@ -130,3 +130,68 @@ def test_crlf_and_bom_are_kept() -> None:
 def test_garbage_is_skipped_not_raised() -> None:
     result = process_source("x_test.go", b"}}}{{{ not go", ProjectInfo(), Settings(), [], False, False)
     assert result.problem and result.skipped == "does not parse as Go"
+
+
+def test_edit_index_agrees_with_pairwise_overlap() -> None:
+    import random
+
+    from codemod.edits import EditIndex
+
+    rng = random.Random(7)
+    for _ in range(200):
+        index, chosen = EditIndex(), []
+        for _ in range(30):
+            start = rng.randrange(0, 60)
+            edit = Edit(start, start + rng.choice((0, 0, 1, 3, 8)), "x")
+            fix = Fix((edit,), Safety.SAFE, "")
+            pairwise = any(fix.overlaps(c) for c in chosen)
+            assert index.overlaps(fix) == pairwise
+            if not pairwise:
+                index.add(fix)
+                chosen.append(fix)
+
+
+def test_bisection_drops_only_the_fixes_that_break_the_parse() -> None:
+    from codemod.engine import guarded_apply
+
+    body = b"package p\n\n" + b"".join(b"var v%d = 1\n" % n for n in range(64))
+    findings = []
+    for n in range(64):
+        at = body.index(b"var v%d = 1" % n) + len(b"var v%d = " % n)
+        replacement = "(" if n in (5, 40) else "2"  # two fixes that leave a syntax error
+        findings.append(Finding("x", at, at + 1, "m", Fix((Edit(at, at + 1, replacement),), Safety.SAFE, "")))
+    out, kept, dropped = guarded_apply(body, findings)
+    assert [f.start_byte for f, _ in dropped] == [findings[5].start_byte, findings[40].start_byte]
+    assert len(kept) == 62 and out.count(b"= 2") == 62
+
+
+def test_diff_is_a_valid_patch_and_matches_difflib_on_small_inputs() -> None:
+    import difflib
+    import random
+
+    from codemod.diff import AnchoredMatcher, unified_diff
+
+    rng = random.Random(3)
+    for _ in range(300):
+        a = [rng.choice("abcdefg") + "\n" for _ in range(rng.randint(0, 30))]
+        b = list(a)
+        for _ in range(rng.randint(0, 5)):
+            if rng.random() < 0.4 and b:
+                del b[rng.randrange(len(b))]
+            else:
+                b.insert(rng.randint(0, len(b)), rng.choice("abxyz") + "\n")
+        rebuilt = []
+        for tag, i1, i2, j1, j2 in AnchoredMatcher(None, a, b, autojunk=False).get_opcodes():
+            rebuilt.extend(a[i1:i2] if tag == "equal" else b[j1:j2])
+            assert tag != "equal" or a[i1:i2] == b[j1:j2]
+        assert rebuilt == b
+    before, after = b"package p\n\nvar a = 1\n", b"package p\n\nvar a = 2\n"
+    expected = "".join(
+        difflib.unified_diff(
+            ["package p\n", "\n", "var a = 1\n"],
+            ["package p\n", "\n", "var a = 2\n"],
+            fromfile="a/f.go",
+            tofile="b/f.go",
+        )
+    )
+    assert unified_diff("f.go", before, after) == expected
