@@ -39,6 +39,7 @@ from codemod.report import (
 from codemod.runner import default_jobs, run_files
 from codemod.source import BOM
 from codemod.suppress import Directive, directives, unknown_ids
+from codemod.timings_cli import timings
 from codemod.transform import all_transforms, select_transforms
 from codemod.verify import DEFAULT_TIMEOUT, VerifyError, verify_results
 
@@ -584,3 +585,4 @@ def explain(transform_id: str) -> None:
 
 
 main.add_command(migrate)
+main.add_command(timings)
