@@ -7,6 +7,7 @@ command into `cmd`) asks here instead of walking `short_var_declaration` / `assi
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from codemod.gosyntax import (
     call_parts,
     enclosing_functions,
     find,
+    is_inside,
     outermost_paren,
     parameters,
     parse,
@@ -25,7 +27,7 @@ from codemod.gosyntax import (
     walk,
 )
 from codemod.project import find_gomod
-from codemod.scope import declarations, declared_names, uses_of
+from codemod.scope import declarations, declared_names, scope_of, uses_of
 from codemod.suites import suite_method, suite_test_var, suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var
 
@@ -385,3 +387,54 @@ def imported_function(path: str, import_path: str, name: str) -> Node | None:
         if fname == name and not pkg.endswith("_test"):
             return decl
     return None
+
+
+# -- which declaration a name refers to, and whether it holds an error ------------------------------
+
+
+def visible_declaration(identifier: Node) -> Node | None:
+    """The declaration `identifier` refers to inside its enclosing functions: a `:=` / `var` / range /
+    type-switch / receive declaration whose scope holds it and that ends before it, or the parameter,
+    named result or receiver declaration of an enclosing function. None for a package-level name."""
+    name = text(identifier)
+    for func in enclosing_functions(identifier):  # innermost first
+        body = func.child_by_field_name("body")
+        visible = []
+        for decl in declarations(body, name) if body is not None else ():
+            scope = scope_of(decl)
+            if decl.type == "func_literal" or scope is None or decl.end_byte > identifier.start_byte:
+                continue
+            if is_inside(identifier, scope):
+                visible.append((scope.start_byte, decl.start_byte, decl))
+        if visible:
+            return max(visible, key=lambda v: (v[0], v[1]))[2]
+        for field in ("parameters", "result", "receiver"):
+            plist = func.child_by_field_name(field)
+            for decl in plist.named_children if plist is not None else ():
+                if any(text(n) == name for n in decl.children_by_field_name("name")):
+                    return decl
+    return None
+
+
+_ERROR_NAME = re.compile(r"err\d*|[a-z]\w*Err\d*")
+
+
+def is_error_variable(identifier: Node) -> bool:
+    """Whether `identifier` is demonstrably a variable of type `error`: declared `var err error` or as
+    an `error` parameter, or named like one (`err`, `err2`, `closeErr`) and bound from a call (`err :=
+    f()`, or the last of several results: `v, err := f()`). Conservative: other shapes are False."""
+    decl = visible_declaration(identifier)
+    name = text(identifier)
+    if decl is None:
+        return False
+    if decl.type in ("parameter_declaration", "var_spec"):
+        declared_type = decl.child_by_field_name("type")
+        if declared_type is not None:
+            return text(declared_type) == "error"
+    if decl.type not in ("short_var_declaration", "var_spec") or not _ERROR_NAME.fullmatch(name):
+        return False
+    targets, values = targets_of(decl), values_of(decl)
+    index = next((i for i, t in enumerate(targets) if text(t) == name), -1)
+    if len(values) == len(targets):
+        return values[index].type == "call_expression"
+    return len(values) == 1 and values[0].type == "call_expression" and index == len(targets) - 1
