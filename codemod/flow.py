@@ -438,3 +438,17 @@ def is_error_variable(identifier: Node) -> bool:
     if len(values) == len(targets):
         return values[index].type == "call_expression"
     return len(values) == 1 and values[0].type == "call_expression" and index == len(targets) - 1
+
+
+def pairs_of(binding: Node) -> dict[str, Node]:
+    """Name -> value of a declaration or assignment that gives each name its own value (`a, b := x, y`,
+    `const c = "v"`); empty for a multi-value call (`a, err := f()`) or a spec with no value."""
+    if binding.type in ("var_spec", "const_spec"):
+        names = binding.children_by_field_name("name")
+        value = binding.child_by_field_name("value")
+        values = value.named_children if value is not None else []
+    else:
+        names, values = targets_of(binding), values_of(binding)
+    if len(names) != len(values):
+        return {}
+    return {text(n): v for n, v in zip(names, values, strict=True)}
