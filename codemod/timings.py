@@ -350,3 +350,36 @@ def go_test_lines(go: str, packages: list[str], options: RunOptions, cwd: Path) 
             stderr.seek(0)
             lines = [line.strip() for line in stderr if line.strip()]
             raise GoTestError(f"go test failed: {lines[0] if lines else f'exit status {proc.returncode}'}")
+
+
+# -- for the verifier: `go test -json` output read back as `go test` prints it ----------------------------
+
+_VERBOSE_ONLY = re.compile(r"^\s*(?:=== (?:RUN|PAUSE|CONT|NAME)\b|--- (?:PASS|SKIP): )")
+
+
+def plain_output(output: str) -> tuple[str, Collector]:
+    """The text `go test` without -json would print (output of failed tests and of the package, no
+    `=== RUN` lines), and the events; lines that are not events (stderr, build errors) stay as they are."""
+    collector = Collector()
+    pieces: list[tuple[str, str | None, str]] = []  # (package, test, text)
+    for line in output.splitlines(keepends=True):
+        event = None
+        if line.startswith("{"):
+            try:
+                event = collector.feed_line(line)
+            except StreamError:
+                event = None
+        if event is None:
+            pieces.append(("", None, line))
+        elif event["Action"] in ("output", "build-output"):
+            test = event.get("Test")
+            pieces.append(
+                (str(event.get("Package") or ""), str(test) if test else None, str(event["Output"]))
+            )
+    failed = {key for key, timing in collector.tests.items() if "fail" in timing.outcomes}
+    kept = [
+        text
+        for package, test, text in pieces
+        if (test is None or (package, test) in failed) and not _VERBOSE_ONLY.match(text)
+    ]
+    return "".join(kept), collector

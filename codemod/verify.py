@@ -4,6 +4,8 @@ Each changed package (directory) runs `go vet` (and `go test -short -count=1` in
 unchanged tree first, so a failure that was already there is not blamed on the fix. A package that
 newly fails is retried with only the safe fixes in the `t-context` style; if it still fails, its files
 get their original bytes back. Afterwards every changed package passes whatever it passed before.
+`go test` runs with `-json` (its output is read back as plain text), so the report can say how long
+each package's tests took before and after the change.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from codemod.config import Settings
 from codemod.engine import FileResult
 from codemod.files import WriteRefused, write_atomic
 from codemod.runner import default_jobs, run_files
+from codemod.timings import human, plain_output
 
 MODES = ("vet", "test")
 DEFAULT_TIMEOUT = 300.0  # seconds per package and command
@@ -63,6 +66,9 @@ class GoRun:
     status: str  # "pass" | "fail" | "timeout" | "error"
     output: str
     seconds: float
+    # `go test` only: the test binary's time and each test's (subtests included), from -json events
+    test_seconds: float | None = None
+    tests: tuple[tuple[str, float], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -84,6 +90,36 @@ class PackageReport:
     command: str = ""  # the command that failed (or the first one run)
     error: str = ""  # what newly failed, when repaired or reverted
     note: str = ""  # time limits, missing go.mod, refused writes
+    times: TimeChange | None = None  # `go test` time before and after, when both passed
+
+
+@dataclass(frozen=True)
+class TimeChange:
+    """How long a package's tests took on the unchanged tree and with the fixes kept."""
+
+    before: float
+    after: float
+    tests: tuple[tuple[str, float, float], ...]  # top-level tests in both runs: name, before, after
+
+    def lines(self, limit: int = 5) -> list[str]:
+        """`go test: 5.20 s → 0.31 s`, then the tests whose time moved most (at least 50 ms)."""
+        moved = sorted(self.tests, key=lambda t: abs(t[2] - t[1]), reverse=True)
+        shown = [t for t in moved if abs(t[2] - t[1]) >= 0.05][:limit]
+        return [f"go test: {human(self.before)} → {human(self.after)}"] + [
+            f"  {name}: {human(before)} → {human(after)}" for name, before, after in shown
+        ]
+
+
+def time_change(before: list[GoRun], after: list[GoRun]) -> TimeChange | None:
+    """The `go test` runs of both lists, when each passed and was timed."""
+    old = next((r for r in before if r.test_seconds is not None and r.passed), None)
+    new = next((r for r in after if r.test_seconds is not None and r.passed), None)
+    if old is None or new is None or old.command != new.command:
+        return None
+    assert old.test_seconds is not None and new.test_seconds is not None
+    now = dict(new.tests)
+    tests = tuple((n, s, now[n]) for n, s in old.tests if n in now and "/" not in n)
+    return TimeChange(old.test_seconds, new.test_seconds, tests)
 
 
 @dataclass
@@ -138,6 +174,14 @@ class VerifyReport:
                 head += f"; {pkg.note}"
             out.append(head)
             out.extend(f"      {line}" for line in pkg.error.splitlines())
+        timed = [p for p in self.packages if p.times is not None]
+        if timed:
+            out.append(f"test time, unchanged tree → with the fixes (`{describe_commands(self.mode)[-1]}`):")
+        for pkg in timed:
+            assert pkg.times is not None
+            first, *tests = pkg.times.lines()
+            out.append(f"  {_rel(pkg.directory, root)}: {first}")
+            out.extend(f"    {line}" for line in tests)
         return out
 
 
@@ -211,9 +255,11 @@ class Verifier:
         start = time.monotonic()
         if self._stopping.is_set():
             raise _Stopped
+        timed = args[:1] == ("test",)  # -json adds each test's time; the output is read back as text
+        argv = [self.go, "test", "-json", *args[1:], target] if timed else [self.go, *args, target]
         try:
             proc = subprocess.Popen(
-                [self.go, *args, target],
+                argv,
                 cwd=root,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -240,7 +286,13 @@ class Verifier:
         finally:
             with self._lock:
                 self._live.discard(proc)
-        return GoRun(command, status, output or "", time.monotonic() - start)
+        seconds = time.monotonic() - start
+        if not timed:
+            return GoRun(command, status, output or "", seconds)
+        text, events = plain_output(output or "")
+        package = events.packages.get(next(iter(events.packages), ""))
+        tests = tuple((t.test, t.slowest) for t in events.results() if t.outcomes == ["pass"])
+        return GoRun(command, status, text, seconds, package.seconds if package else None, tests)
 
     def _kill_all(self) -> None:
         self._stopping.set()
@@ -374,13 +426,14 @@ class Verifier:
             if failed is not None:
                 pkg.outcome, pkg.command = "preexisting", failed.command
                 pkg.note = _baseline_note(before) or "the same failure as on the unchanged tree"
+            pkg.times = time_change(before, after)
             return pkg
         pkg.command, pkg.error = blamed.command, describe_failure(blamed, before)
         pkg.note = _timeout_note(blamed, self.timeout)
         self.log(f"{directory}: `{blamed.command}` newly fails; retrying with only safe t.Context() fixes")
-        retried = self._retry(directory, files, fixed, rerun, report, kept, before)
+        retried, checked = self._retry(directory, files, fixed, rerun, report, kept, before)
         if retried == "repaired":
-            pkg.outcome = "repaired"
+            pkg.outcome, pkg.times = "repaired", time_change(before, checked)
             pkg.note = "; ".join(
                 n for n in (pkg.note, "the retry with only safe t.Context() fixes passes") if n
             )
@@ -406,10 +459,11 @@ class Verifier:
         report: VerifyReport,
         kept: dict[Path, list[str]],
         before: list[GoRun],
-    ) -> str:
-        """`repaired`, `failed`, `same` (the retry gives the failed bytes again) or `none`."""
+    ) -> tuple[str, list[GoRun]]:
+        """`repaired`, `failed`, `same` (the retry gives the failed bytes again) or `none`, and the runs
+        that checked the retry."""
         if rerun is None:
-            return "none"
+            return "none", []
         for path in files:
             self._write(report, path, report.original[path])
         results = {Path(r.path): r for r in rerun(list(files))}
@@ -419,16 +473,17 @@ class Verifier:
             if (r := results.get(p)) is not None and r.new is not None and r.original == report.original[p]
         }
         if not retry:
-            return "none"  # nothing safe left to apply
+            return "none", []  # nothing safe left to apply
         if all(retry.get(p) == fixed[p] for p in files):
-            return "same"
+            return "same", []
         if self._write_all(report, files, {p: retry.get(p, report.original[p]) for p in files}):
-            return "failed"
-        if newly_failing(before, self.check(directory)) is not None:
-            return "failed"
+            return "failed", []
+        checked = self.check(directory)
+        if newly_failing(before, checked) is not None:
+            return "failed", checked
         for path in files:
             kept[path] = [f.transform_id for f in results[path].applied] if path in retry else []
-        return "repaired"
+        return "repaired", checked
 
 
 def newly_failing(before: list[GoRun], after: list[GoRun]) -> GoRun | None:

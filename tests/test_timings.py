@@ -27,9 +27,11 @@ from codemod.timings import (
     Collector,
     StreamError,
     assign_kinds,
+    plain_output,
     read_stream,
 )
-from tests.gotool import require_go
+from codemod.verify import verify_and_repair
+from tests.gotool import go_version, require_go
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULE = "example.com/timed"
@@ -349,3 +351,63 @@ def test_short_in_test_main_makes_every_test_of_the_package_integration(tmp_path
     results = collector.results()
     assign_kinds(results, Settings(), tmp_path)
     assert {t.kind for t in results} == {INTEGRATION}
+
+
+# -- `--verify test` records each changed package's test time before and after -----------------------
+
+SLEEPY = b"""package sleepy
+
+import (
+\t"testing"
+\t"time"
+)
+
+func TestWaits(t *testing.T) {
+\ttime.Sleep(400 * time.Millisecond)
+}
+
+func TestQuick(t *testing.T) {}
+"""
+
+
+def test_verify_test_says_the_time_before_and_after(tmp_path: Path) -> None:
+    go = require_go()
+    root = tmp_path / "m"
+    (root / "go" / "sleepy").mkdir(parents=True)
+    (root / "go.mod").write_text(f"module example.com/m\n\ngo {go_version(go)}\n")
+    target = root / "go" / "sleepy" / "sleepy_test.go"
+    target.write_bytes(SLEEPY)
+    fixed = SLEEPY.replace(b"400 * time.Millisecond", b"time.Millisecond")
+
+    report = verify_and_repair({target: SLEEPY}, {target: fixed}, "test", None, applied={target: ["x"]})
+
+    (pkg,) = report.packages
+    assert pkg.outcome == "passed" and pkg.times is not None
+    assert pkg.times.before >= 0.4 > pkg.times.after
+    text = "\n".join(report.lines(root))
+    assert "test time, unchanged tree → with the fixes (`go test -short -count=1`):" in text
+    assert re.search(r"^  go/sleepy: go test: 0\.4\d s → 0\.0\d s$", text, re.M), text
+    assert re.search(r"^      TestWaits: 0\.4\d s → 0\.00 s$", text, re.M), text
+    assert "TestQuick" not in text  # it did not move
+
+
+def test_verify_output_reads_as_plain_go_test() -> None:
+    stream = "\n".join(
+        [
+            event("run", "TestA"),
+            event("output", "TestA", Output="=== RUN   TestA\n"),
+            event("output", "TestA", Output="    a_test.go:3: only when it fails\n"),
+            event("output", "TestA", Output="--- PASS: TestA (0.00s)\n"),
+            event("pass", "TestA", 0.0),
+            event("run", "TestB"),
+            event("output", "TestB", Output="    b_test.go:9: boom\n"),
+            event("output", "TestB", Output="--- FAIL: TestB (0.00s)\n"),
+            event("fail", "TestB", 0.01),
+            "# a line on stderr",
+            event("output", Output="FAIL\n"),
+            event("fail", elapsed=0.2),
+        ]
+    )
+    text, collector = plain_output(stream + "\n")
+    assert text == "    b_test.go:9: boom\n--- FAIL: TestB (0.00s)\n# a line on stderr\nFAIL\n"
+    assert collector.packages["p"].seconds == 0.2
