@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tree_sitter import Node, Tree
+from tree_sitter import Tree
 
 from codemod.files import package_sources
-from codemod.gosyntax import call_arguments, call_parts, find, parse, text
+from codemod.gosyntax import ancestors, call_arguments, call_parts, find, parse, text
 from codemod.testscope import Lifetime, closure_lifetime
 
 
@@ -33,34 +33,37 @@ class _Scan:
     shared: frozenset[str]
 
 
-def _plain_calls(node: Node) -> set[str]:
-    """Names of `f(...)` calls (not methods) at or below `node`."""
-    names = set()
-    for call in find(node, "call_expression"):
-        operand, name = call_parts(call)
-        if name and not operand:
-            names.add(name)
-    return names
-
-
 def _scan(tree: Tree) -> _Scan:
-    calls: dict[str, frozenset[str]] = {}
+    """One pass over the file's calls: each plain `f(...)` is credited to its function declaration and
+    to every closure around it (a closure's lifetime decides whether its callees run in cleanups)."""
+    calls: dict[str, set[str]] = {}
     roots_cleanup: set[str] = set()
     roots_shared: set[str] = set()
+    lifetimes: dict[int, Lifetime] = {}
     for decl in tree.root_node.children:
         if decl.type == "function_declaration":
-            calls[text(decl.child_by_field_name("name"))] = frozenset(_plain_calls(decl))
-    for literal in find(tree.root_node, "func_literal"):
-        life = closure_lifetime(literal)
-        if life is Lifetime.CLEANUP:
-            roots_cleanup |= _plain_calls(literal)
-        elif life is Lifetime.UNKNOWN:
-            roots_shared |= _plain_calls(literal)
+            calls.setdefault(text(decl.child_by_field_name("name")), set())
     for call in find(tree.root_node, "call_expression"):
-        if call_parts(call)[1] == "Cleanup":
+        operand, name = call_parts(call)
+        if name == "Cleanup":
             # t.Cleanup(helper): a function value handed over directly.
             roots_cleanup.update(text(a) for a in call_arguments(call) if a.type == "identifier")
-    return _Scan(tuple(calls.items()), frozenset(roots_cleanup), frozenset(roots_shared))
+        if not name or operand:
+            continue
+        for outer in ancestors(call):
+            if outer.type == "func_literal":
+                if outer.id not in lifetimes:
+                    lifetimes[outer.id] = closure_lifetime(outer)
+                life = lifetimes[outer.id]
+                if life is Lifetime.CLEANUP:
+                    roots_cleanup.add(name)
+                elif life is Lifetime.UNKNOWN:
+                    roots_shared.add(name)
+            elif outer.type == "function_declaration":
+                calls.setdefault(text(outer.child_by_field_name("name")), set()).add(name)
+                break
+    frozen = tuple((caller, frozenset(callees)) for caller, callees in calls.items())
+    return _Scan(frozen, frozenset(roots_cleanup), frozenset(roots_shared))
 
 
 def _closure(roots: set[str], calls: dict[str, set[str]]) -> frozenset[str]:

@@ -18,6 +18,7 @@ from codemod.gofmt import gofmt, gofmt_path
 from codemod.gosyntax import broken_ranges, error_count, parse, text, walk
 from codemod.imports import ImportsUnavailable, ImportTable, update_imports
 from codemod.project import ProjectInfo
+from codemod.scope import forget_indexes
 from codemod.source import SourceError, SourceText, is_generated, locate
 from codemod.suppress import Directive, directives, suppress
 from codemod.transform import FileContext, Transform
@@ -55,6 +56,7 @@ def run_transforms(
 ) -> list[Finding]:
     """Findings of every transform, in file order, minus those an ignore directive silences."""
     tree = tree if tree is not None else parse(body)
+    forget_indexes()
     ctx = FileContext(path, body, tree, project, settings, ImportTable(tree))
     findings: list[Finding] = []
     for transform in transforms:

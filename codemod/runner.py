@@ -27,6 +27,8 @@ class Job:
     analyse_only: bool = False  # check: report, do not compute the fixed text
 
 
+BATCH_LIMIT = 24  # files of one directory per worker task: keeps two cores busy on a large package
+
 _TRANSFORM_CACHE: dict[tuple[str, ...], list[Transform]] = {}
 
 
@@ -103,4 +105,22 @@ def run_files(
         yield from map(process_file, work)
         return
     with ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_interrupts) as pool:
-        yield from pool.map(process_file, work, chunksize=4)
+        for results in pool.map(process_batch, package_batches(work)):
+            yield from results
+
+
+def package_batches(work: list[Job], limit: int = BATCH_LIMIT) -> list[list[Job]]:
+    """Consecutive jobs of one directory go to one worker, which then reads the package's other files
+    (callers, suite types) once instead of once per worker; a large directory is split at `limit`."""
+    batches: list[list[Job]] = []
+    for job in work:
+        last = batches[-1] if batches else None
+        if last and len(last) < limit and Path(last[-1].path).parent == Path(job.path).parent:
+            last.append(job)
+        else:
+            batches.append([job])
+    return batches
+
+
+def process_batch(batch: list[Job]) -> list[FileResult]:
+    return [process_file(job) for job in batch]

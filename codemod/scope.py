@@ -61,9 +61,40 @@ _DECLARING = (
 )
 
 
+# Per-file indexes of what `find` returns under a node, so asking for the uses of each variable of a
+# function does not query the function again per variable. A key Node keeps its tree alive, so a key
+# never matches a node of another file; the engine empties them before each file all the same.
+_IDENTIFIERS: dict[Node, dict[str, list[Node]]] = {}
+_DECLARATIONS: dict[Node, list[Node]] = {}
+
+
+def forget_indexes() -> None:
+    """Drop the per-file indexes (the engine calls this when it starts on a new file)."""
+    _IDENTIFIERS.clear()
+    _DECLARATIONS.clear()
+
+
+def identifiers_in(scope: Node, name: str) -> list[Node]:
+    """Identifier nodes spelled `name` inside `scope`, in source order (indexed once per scope)."""
+    index = _IDENTIFIERS.get(scope)
+    if index is None:
+        index = {}
+        for node in find(scope, "identifier"):
+            index.setdefault(text(node), []).append(node)
+        _IDENTIFIERS[scope] = index
+    return index.get(name, [])
+
+
+def _declaring(root: Node) -> list[Node]:
+    found = _DECLARATIONS.get(root)
+    if found is None:
+        found = _DECLARATIONS[root] = find(root, *_DECLARING)
+    return found
+
+
 def declarations(root: Node, name: str) -> Iterator[Node]:
     """Declaration nodes inside `root` that declare `name` (parameters of nested funcs included)."""
-    for node in find(root, *_DECLARING):
+    for node in _declaring(root):
         if node.type == "func_literal":
             if node != root and any(p.name == name for p in parameters(node)):
                 yield node
@@ -91,8 +122,8 @@ def is_shadowed(owner: Node, name: str, site: Node) -> bool:
 def uses_of(scope: Node, name: str, after: int) -> list[Node]:
     """Identifier nodes reading `name` inside `scope`, after byte `after`, not shadowed in between."""
     uses = []
-    for node in find(scope, "identifier"):
-        if node.start_byte < after or text(node) != name:
+    for node in identifiers_in(scope, name):
+        if node.start_byte < after:
             continue
         parent = node.parent
         if (

@@ -5,17 +5,20 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import ClassVar
+from typing import ClassVar, TypeVar, cast
 
 from tree_sitter import Node, Tree
 
 from codemod.config import Settings
 from codemod.edits import Finding, Fix
-from codemod.gosyntax import find
+from codemod.gosyntax import call_parts, find
 from codemod.imports import ImportTable
 from codemod.project import ProjectInfo
+
+T = TypeVar("T")
 
 INDEXED_TYPES = ("call_expression", "expression_statement", "interpreted_string_literal", "int_literal")
 
@@ -31,6 +34,8 @@ class FileContext:
     settings: Settings
     imports: ImportTable
     _index: dict[str, list[Node]] = field(default_factory=dict, repr=False)
+    _calls: dict[tuple[str, str], list[Node]] | None = field(default=None, repr=False)
+    _memo: dict[object, object] = field(default_factory=dict, repr=False)
 
     def nodes(self, node_type: str) -> list[Node]:
         """Every node of a type, in source order, found once per file and shared by every transform."""
@@ -43,6 +48,24 @@ class FileContext:
         if node_type not in self._index:
             self._index[node_type] = find(self.tree.root_node, node_type)
         return self._index[node_type]
+
+    def calls(self, operand: str, name: str) -> list[Node]:
+        """Calls `operand.name(...)` (operand "" for a plain `name(...)`), in source order.
+
+        `operand` is the local name: ask `imports.local_name(path)` for a package's. Built once per file
+        from one pass over its calls, so a transform looks up its calls instead of testing every one.
+        """
+        if self._calls is None:
+            self._calls = {}
+            for call in self.nodes("call_expression"):
+                self._calls.setdefault(call_parts(call), []).append(call)
+        return self._calls.get((operand, name), [])
+
+    def memo(self, key: object, compute: Callable[[], T]) -> T:
+        """A per-file answer computed once and shared (transforms keep no per-file state themselves)."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return cast(T, self._memo[key])
 
     def finding(self, transform_id: str, node: Node, message: str, fix: Fix | None = None) -> Finding:
         return Finding(transform_id, node.start_byte, node.end_byte, message, fix)

@@ -121,11 +121,9 @@ class SleepThenAssert(Transform):
         if not packages:
             return []
         findings = []
-        for node in ctx.nodes("expression_statement"):
-            if not node.named_children:
-                continue
-            call = node.named_children[0]
-            if call.type != "call_expression" or call_parts(call) != (time_pkg, "Sleep"):
+        for call in ctx.calls(time_pkg, "Sleep"):
+            node = call.parent
+            if node is None or node.type != "expression_statement":
                 continue
             finding = self._site(ctx, node, call, packages)
             if finding is not None:

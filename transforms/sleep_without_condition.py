@@ -54,9 +54,7 @@ class SleepWithoutCondition(Transform):
             return []
         packages = {n: p for p in (ASSERT, REQUIRE) if (n := ctx.imports.local_name(p))}
         findings = []
-        for node in ctx.nodes("call_expression"):
-            if call_parts(node) != (time_pkg, "Sleep"):
-                continue
+        for node in ctx.calls(time_pkg, "Sleep"):
             tvar = test_var(node, testing_pkg)
             if tvar is None or in_bubble(node):
                 continue

@@ -162,15 +162,10 @@ class TestContext(Transform):
             return []  # (a file of suite methods may not import testing: its test is s.T())
         findings = []
         suites: frozenset[str] | None = None
-        self._ctx_pkg = ctx_pkg
-        self._signals: dict[int, bool] = {}
-        self._mocks: dict[int, bool] = {}
-        self._call_contexts: CallContexts | None = None
-        for node in ctx.nodes("call_expression"):
+        made = [*ctx.calls(ctx_pkg, "Background"), *ctx.calls(ctx_pkg, "TODO")]
+        made.sort(key=lambda n: n.start_byte)
+        for node in made:
             if call_arguments(node):
-                continue
-            op, name = call_parts(node)
-            if op != ctx_pkg or name not in ("Background", "TODO"):
                 continue
             tvar = test_var(node, testing_pkg)
             naming: Edit | None = None
@@ -293,7 +288,7 @@ class TestContext(Transform):
         binding = binding_of(holder)
         variables = bound_names(holder)
         # The variables holding this context (and contexts derived from it), and objects built from it.
-        contexts, objects = self._taint(site.tvar.owner, variables)
+        contexts, objects = self._taint(site.tvar.owner, variables, site.ctx_pkg)
         verdict = self._flow(ctx, site, holder, binding, variables, contexts, objects)
         if verdict == "cleanup":
             return None
@@ -342,7 +337,7 @@ class TestContext(Transform):
             if verdict == "cleanup-object"
             else None
         )
-        if unsafe_reason is None and self._mocked(site.tvar.owner):
+        if unsafe_reason is None and self._mocked(ctx, site.tvar.owner, site.ctx_pkg):
             unsafe_reason = (
                 "a mock expectation compares this context with the one the code under test receives: "
                 "both must come from the same test, so every context of this test must change together"
@@ -415,22 +410,17 @@ class TestContext(Transform):
                     return text(target)
         return None
 
-    def _mocked(self, owner: Node) -> bool:
+    def _mocked(self, ctx: FileContext, owner: Node, ctx_pkg: str) -> bool:
         """A mock expectation in this test takes a background context: its contexts change together."""
-        key = owner.start_byte
-        if key not in self._mocks:
-            calls = [n for n in find(owner, "call_expression") if not call_arguments(n)]
-            self._mocks[key] = any(
-                call_parts(n) in ((self._ctx_pkg, "Background"), (self._ctx_pkg, "TODO"))
-                and _mock_expectation(n)
-                for n in calls
-            )
-        return self._mocks[key]
+
+        def compute() -> bool:
+            calls = [*ctx.calls(ctx_pkg, "Background"), *ctx.calls(ctx_pkg, "TODO")]
+            return any(is_inside(n, owner) and _mock_expectation(n) for n in calls if not call_arguments(n))
+
+        return ctx.memo(("test-context.mocked", owner.start_byte), compute)
 
     def _callers(self, ctx: FileContext) -> CallContexts:
-        if self._call_contexts is None:
-            self._call_contexts = call_contexts(ctx.path, ctx.tree)
-        return self._call_contexts
+        return ctx.memo("callers", lambda: call_contexts(ctx.path, ctx.tree))
 
     def _deriver(self, expr: Node, ctx_pkg: str) -> Node | None:
         """The `context.WithX(expr, ...)` call when `expr` is its parent-context argument."""
@@ -496,7 +486,7 @@ class TestContext(Transform):
                     return "package"
         return verdict
 
-    def _taint(self, owner: Node, variables: list[Node]) -> tuple[list[_Var], list[_Var]]:
+    def _taint(self, owner: Node, variables: list[Node], ctx_pkg: str) -> tuple[list[_Var], list[_Var]]:
         """Variables holding the context (through context.WithX and copies), and objects built from it."""
         contexts: list[_Var] = []
         objects: list[_Var] = []
@@ -510,7 +500,7 @@ class TestContext(Transform):
             seen.add(key)
             contexts.append(var)
             for use in var.uses:
-                for target, is_context in _flows_into(use, self._ctx_pkg):
+                for target, is_context in _flows_into(use, ctx_pkg):
                     new = _Var.of(target)
                     if is_context:
                         todo.append(new)
@@ -523,10 +513,9 @@ class TestContext(Transform):
         """Whether the test function waits or runs long: then a fixed short deadline may expire."""
         if ctx.project.integration:
             return True
-        key = owner.start_byte
-        if key not in self._signals:
-            self._signals[key] = any(_is_wait_signal(n) for n in walk(owner))
-        return self._signals[key]
+        return ctx.memo(
+            ("test-context.waits", owner.start_byte), lambda: any(_is_wait_signal(n) for n in walk(owner))
+        )
 
     # -- fixes ------------------------------------------------------------------------------
 

@@ -47,16 +47,16 @@ class WeakErrorAssertion(Transform):
         if not packages:
             return []
         findings = []
-        for node in ctx.nodes("expression_statement"):
-            if not node.named_children:
-                continue
-            call = node.named_children[0]
-            if call.type != "call_expression":
+        calls = sorted(
+            (c for operand in packages for name in WEAK for c in ctx.calls(operand, name)),
+            key=lambda c: c.start_byte,
+        )
+        for call in calls:
+            node = call.parent
+            args = call_arguments(call)
+            if node is None or node.type != "expression_statement" or len(args) < 2:
                 continue
             operand, name = call_parts(call)
-            args = call_arguments(call)
-            if operand not in packages or name not in WEAK or len(args) < 2:
-                continue
             if _inspected_next(node, text(args[1])):
                 continue
             findings.append(
