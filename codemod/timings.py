@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from tree_sitter import Node
+
 from codemod import gosyntax
 from codemod.config import Settings
 from codemod.imports import ImportTable
@@ -227,10 +229,15 @@ def in_end_to_end_folder(rel: str, settings: Settings) -> bool:
     return any(part in folders for part in rel.split("/"))
 
 
+SKIPS = frozenset({"Skip", "Skipf", "SkipNow"})
+
+
 def short_skipping_tests(directory: Path) -> tuple[frozenset[str], bool]:
-    """Test functions of the package that call `testing.Short()`, directly or through a function of
-    the package's test files that does; and whether TestMain does (then every test is integration)."""
-    calls_short: set[str] = set()
+    """Test functions of the package that skip under `-short` (`if testing.Short() { t.Skip(...) }`,
+    or a `return`/`os.Exit` there), directly or through a function of the package's test files that
+    does; and whether TestMain does (then every test is integration). `if !testing.Short()` that only
+    trims the work is not a skip."""
+    skips_short: set[str] = set()
     calls: dict[str, set[str]] = {}
     for path in sorted(directory.glob("*_test.go")):
         try:
@@ -248,13 +255,34 @@ def short_skipping_tests(directory: Path) -> tuple[frozenset[str], bool]:
             called = calls.setdefault(name, set())
             for call in gosyntax.find(func, "call_expression"):
                 operand, callee = gosyntax.call_parts(call)
-                if operand == testing and callee == "Short":
-                    calls_short.add(name)
+                if operand == testing and callee == "Short" and _guards_a_skip(call):
+                    skips_short.add(name)
                 elif not operand:
                     called.add(callee)
-    helpers = {name for name in calls_short if not name.startswith("Test")}
-    tests = {name for name, called in calls.items() if name in calls_short or called & helpers}
+    helpers = {name for name in skips_short if not name.startswith("Test")}
+    tests = {name for name, called in calls.items() if name in skips_short or called & helpers}
     return frozenset(t for t in tests if t.startswith("Test")), "TestMain" in tests
+
+
+def _guards_a_skip(short_call: Node) -> bool:
+    """`testing.Short()` (not negated) is the condition of an `if` whose block skips or leaves."""
+    node = short_call
+    while node.parent is not None and node.parent.type in ("parenthesized_expression", "binary_expression"):
+        node = node.parent
+    statement = node.parent
+    if statement is None or statement.type != "if_statement":
+        return False
+    if statement.child_by_field_name("condition") != node:
+        return False
+    block = statement.child_by_field_name("consequence")
+    if block is None:
+        return False
+    if gosyntax.find(block, "return_statement"):
+        return True
+    return any(
+        gosyntax.call_parts(call)[1] in SKIPS or gosyntax.call_parts(call)[1] == "Exit"
+        for call in gosyntax.find(block, "call_expression")
+    )
 
 
 def assign_kinds(timings: Iterable[TestTiming], settings: Settings, start: Path) -> None:

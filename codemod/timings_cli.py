@@ -113,10 +113,16 @@ def timings(
         click.echo(json.dumps([t.record() for t in results], indent=2))
     else:
         out = Console(no_color=plain, highlight=False)
-        if not out.is_terminal:  # piped: whole lines, as wide as the table needs
-            out.width = 1000
-        out.print(_table(results, top, name))
-        out.print(_summary(results, len(collector.packages)), markup=False, soft_wrap=True)
+        table, summary = _table(results, top, name), _summary(results, len(collector.packages))
+        if out.is_terminal:
+            out.print(table)
+            out.print(summary, markup=False, soft_wrap=True)
+        else:  # piped: whole lines, as wide as the table needs, no trailing blanks
+            with out.capture() as captured:
+                out.width = 1000
+                out.print(table)
+            click.echo("\n".join(line.rstrip() for line in captured.get().splitlines()))
+            click.echo(summary)
     sys.exit(exit_code(results))
 
 

@@ -139,20 +139,27 @@ def _package_chart(timings: Sequence[TestTiming], package_name: Name) -> str:
     ordered = sorted(by_package, key=lambda p: max(t.slowest for t in by_package[p]), reverse=True)
     shown = ordered[:MAX_PACKAGES]
     figure, axes = _figure(1.6 + 0.38 * len(shown))
+    points: dict[tuple[str, str], tuple[list[float], list[float]]] = {}  # one scatter per look: a small SVG
     for row, package in enumerate(shown):
         members = sorted(by_package[package], key=lambda t: t.slowest)
         for index, timing in enumerate(members):
-            offset = ((index % 5) - 2) * 0.07  # a little spread so equal times stay visible
-            axes.scatter(
-                max(timing.slowest, FLOOR),
-                row + offset,
-                s=28,
-                color=COLORS[timing.verdict],
-                marker=MARKERS[timing.kind],
-                edgecolors="white",
-                linewidths=0.4,
-                zorder=3,
-            )
+            xs, ys = points.setdefault((timing.verdict, timing.kind), ([], []))
+            xs.append(max(timing.slowest, FLOOR))
+            ys.append(row + ((index % 5) - 2) * 0.07)  # a little spread so equal times stay visible
+    for verdict in reversed(VERDICTS):  # the worst drawn last, on top
+        for kind in (UNIT, INTEGRATION):
+            if (verdict, kind) in points:
+                xs, ys = points[(verdict, kind)]
+                axes.scatter(
+                    xs,
+                    ys,
+                    s=28,
+                    color=COLORS[verdict],
+                    marker=MARKERS[kind],
+                    edgecolors="white",
+                    linewidths=0.4,
+                    zorder=3,
+                )
     axes.set_yticks(range(len(shown)), [_clip(package_name(p), 48) for p in shown], fontsize=8)
     axes.set_ylim(len(shown) - 0.5, -0.5)
     _limit_lines(axes)

@@ -29,6 +29,7 @@ from codemod.timings import (
     assign_kinds,
     plain_output,
     read_stream,
+    short_skipping_tests,
 )
 from codemod.verify import verify_and_repair
 from tests.gotool import go_version, require_go
@@ -411,3 +412,16 @@ def test_verify_output_reads_as_plain_go_test() -> None:
     text, collector = plain_output(stream + "\n")
     assert text == "    b_test.go:9: boom\n--- FAIL: TestB (0.00s)\n# a line on stderr\nFAIL\n"
     assert collector.packages["p"].seconds == 0.2
+
+
+def test_only_a_short_skip_makes_an_integration_test(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module example.com/m\n\ngo 1.21\n")
+    (tmp_path / "a_test.go").write_text(
+        'package a\n\nimport "testing"\n\n'
+        "func TestTrims(t *testing.T) {\n\tn := 1\n\tif !testing.Short() {\n\t\tn = 9\n\t}\n\t_ = n\n}\n\n"
+        "func TestLeaves(t *testing.T) {\n\tif testing.Short() {\n\t\treturn\n\t}\n}\n\n"
+        "func TestScales(t *testing.T) {\n\tif testing.Short() {\n\t\tt.Log(1)\n\t}\n}\n\n"
+        'func TestSkips(t *testing.T) {\n\tif (testing.Short() && true) {\n\t\tt.Skipf("x")\n\t}\n}\n'
+    )
+    shorts, everything = short_skipping_tests(tmp_path)
+    assert shorts == {"TestLeaves", "TestSkips"} and not everything
