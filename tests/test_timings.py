@@ -425,3 +425,22 @@ def test_only_a_short_skip_makes_an_integration_test(tmp_path: Path) -> None:
     )
     shorts, everything = short_skipping_tests(tmp_path)
     assert shorts == {"TestLeaves", "TestSkips"} and not everything
+
+
+def test_progress_bar_only_on_a_terminal(timed: Timed) -> None:
+    import pexpect
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1", "GOTOOLCHAIN": "local"}
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "codemod", "timings", "-run", "TestFast|TestEndToEnd", "./..."],
+        cwd=str(timed.root),
+        env=env,
+        encoding="utf-8",
+        dimensions=(24, 120),
+        timeout=120,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert "codemod: go test" in child.before and "/2 packages" in child.before
+    assert child.exitstatus == 0  # nothing slow or flaky among these
