@@ -24,6 +24,7 @@ from codemod.edits import Finding, Safety
 from codemod.engine import FileResult
 from codemod.files import WriteRefused, find_targets, missing_targets, target_path, write_atomic
 from codemod.gitdiff import GitError, changed_lines
+from codemod.lsp import lsp
 from codemod.migrate import migrate
 from codemod.project import find_gomod
 from codemod.report import (
@@ -586,3 +587,4 @@ def explain(transform_id: str) -> None:
 
 main.add_command(migrate)
 main.add_command(timings)
+main.add_command(lsp)
