@@ -605,10 +605,16 @@ def _ordering_problems(restore: Restore, component: Component, restores: list[Re
         for node in find(owner, "defer_statement"):
             if node.start_byte >= restore.statement.start_byte:
                 break
-            if enclosing_functions(node)[:1] == [owner] and node.id not in others:
+            if (
+                enclosing_functions(node)[:1] == [owner]
+                and node.id not in others
+                and not _removes_files(node)
+            ):
+                deferred = text(node.named_children[0]) if node.named_children else "it"
+                deferred = deferred if len(deferred) <= 40 else deferred[:37] + "..."
                 problems.append(
-                    f"the deferred call on line {node.start_point[0] + 1} runs after the restore today; it "
-                    f"would now run before it, with {', '.join(sorted(restore.keys))} still set"
+                    f"the deferred {deferred} (line {node.start_point[0] + 1}) runs after the restore today; "
+                    f"it would now run before it, with {', '.join(sorted(restore.keys))} still set"
                 )
                 break
         return problems
@@ -625,3 +631,11 @@ def _ordering_problems(restore: Restore, component: Component, restores: list[Re
             )
             break
     return problems
+
+
+def _removes_files(defer: Node) -> bool:
+    """`defer os.RemoveAll(dir)` / `os.Remove(path)`: reads no environment variable."""
+    call = defer.named_children[0] if defer.named_children else None
+    return (
+        call is not None and call.type == "call_expression" and call_parts(call)[1] in ("RemoveAll", "Remove")
+    )
