@@ -36,6 +36,11 @@ class ProjectInfo:
     helper_name_unqualified: bool = False  # the file is inside the helper package itself
     helper_functions: frozenset[str] = frozenset()
     integration: bool = False  # under an end-to-end / integration tree
+    module_versions: tuple[tuple[str, tuple[int, int, int]], ...] = ()  # go.mod's require lines
+
+    def version_of(self, module: str) -> tuple[int, int, int] | None:
+        """The version go.mod requires of `module`; None when it is not required (or no go.mod)."""
+        return next((v for m, v in self.module_versions if m == module), None)
 
     def has_helper(self, name: str) -> bool:
         return name in self.helper_functions
@@ -154,4 +159,5 @@ def project_for(
         helper_name_unqualified=in_helper,
         helper_functions=functions,
         integration=integration,
+        module_versions=gomod.requires,
     )

@@ -77,6 +77,8 @@ class ErrorMessageAssertion(Transform):
         err = _error_call(error_call)
         if err is None:
             return None
+        if error_call == first and assertion.base == "Equal" and err.type != "identifier":
+            return None  # `Equal(t, ErrX.Error(), got.Message)`: the expected side, not an error checked
         expected = first if error_call == second else second
         target = assertion.renamed(_TARGET[assertion.base])
         spelled = f"{assertion.form}{assertion.name} on {text(err)}.Error()"
