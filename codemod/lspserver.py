@@ -7,6 +7,7 @@ Built on pygls; the analysis is `codemod.lspanalysis`, the position arithmetic `
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from codemod.source import BOM
 SOURCE = "codemod"
 FIX_ALL = "source.fixAll.codemod"
 KINDS = [types.CodeActionKind.QuickFix, FIX_ALL]
+PAUSE = 0.15  # seconds without a change before a changed buffer is analysed
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +163,13 @@ def did_open(ls: CodemodServer, params: types.DidOpenTextDocumentParams) -> None
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-def did_change(ls: CodemodServer, params: types.DidChangeTextDocumentParams) -> None:
-    analyse(ls, params.text_document.uri)
+async def did_change(ls: CodemodServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Analyse once typing pauses: a change that a newer one follows within the pause is skipped
+    (a large file takes a fifth of a second; every keystroke would queue one)."""
+    uri, version = params.text_document.uri, params.text_document.version
+    await asyncio.sleep(PAUSE)
+    if ls.workspace.get_text_document(uri).version == version:
+        analyse(ls, uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)

@@ -209,6 +209,26 @@ async def test_fix_all_gives_the_bytes_codemod_apply_writes(client: LanguageClie
 
 
 @pytest.mark.asyncio(loop_scope="module")
+async def test_crlf_and_bom_are_kept(client: LanguageClient, module: Path) -> None:
+    path = module / "go/shop/shop_test.go"
+    text = "\ufeff" + TEST.replace("\n", "\r\n")
+    path.write_bytes(text.encode())
+    (diagnostic,) = await open_file(client, path, text)
+    line = TEST.splitlines()[8]
+    assert diagnostic.range.start == types.Position(
+        8, width(line[: line.index(BACKGROUND)], encoding(client))
+    )
+    offered = await actions(client, path, diagnostic.range)
+    _, ignore, fix_all = offered
+    unit = encoding(client)
+    written = codemod_apply(module, "go/shop/shop_test.go")
+    assert written.startswith(b"\xef\xbb\xbfpackage shop\r\n")
+    assert apply_edit(text, await resolved(client, fix_all), path.as_uri(), unit).encode() == written
+    silenced = apply_edit(text, await resolved(client, ignore), path.as_uri(), unit)
+    assert "\r\n\t//codemod:ignore test-context\r\n\tname := " in silenced
+
+
+@pytest.mark.asyncio(loop_scope="module")
 async def test_quick_fix_and_ignore_for_a_finding(client: LanguageClient, module: Path) -> None:
     path = module / "go/shop/shop_test.go"
     (diagnostic,) = await open_file(client, path)
