@@ -103,7 +103,7 @@ class TimeChange:
 
     def lines(self, limit: int = 5) -> list[str]:
         """`go test: 5.20 s → 0.31 s`, then the tests whose time moved most; smaller moves than 0.1 s
-        or 1.5× are the noise of a busy machine."""
+        or 1.5 times are the noise of a busy machine."""
         moved = sorted(self.tests, key=lambda t: abs(t[2] - t[1]), reverse=True)
         shown = [t for t in moved if abs(t[2] - t[1]) >= 0.1 and max(t[1:]) >= 1.5 * min(t[1:])][:limit]
         return [f"go test: {human(self.before)} → {human(self.after)}"] + [
