@@ -444,3 +444,15 @@ def test_progress_bar_only_on_a_terminal(timed: Timed) -> None:
     child.close()
     assert "codemod: go test" in child.before and "/2 packages" in child.before
     assert child.exitstatus == 0  # nothing slow or flaky among these
+
+
+def test_pr_description_says_the_test_time(tmp_path: Path) -> None:
+    from codemod.migrate import Shard, describe_shard
+    from codemod.verify import PackageReport, TimeChange, VerifyReport
+
+    times = TimeChange(5.2, 0.3, (("TestX", 5.0, 0.02), ("TestY", 0.1, 0.1)))
+    report = VerifyReport("test", packages=[PackageReport(tmp_path / "go" / "x", (), "passed", times=times)])
+    shard = Shard(("test-context",), "go/x", [], {})
+    text = describe_shard(shard, report, tmp_path, "0123456789abcdef", None, "test")
+    assert "  go/x: go test: 5.20 s → 0.30 s\n      TestX: 5.00 s → 0.02 s\n" in text
+    assert "TestY" not in text
