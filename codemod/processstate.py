@@ -118,7 +118,7 @@ def deletion(source: bytes, statement: Node) -> Edit | None:
 def tidy(source: bytes, edits: list[Edit]) -> list[Edit]:
     """Merge touching deletions, and let each merged one take a blank line it would leave right
     after a `{` or next to another blank line (gofmt keeps both)."""
-    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    ordered = sorted(set(edits), key=lambda e: (e.start, e.end))  # one deletion asked for twice is one
     merged: list[Edit] = []
     for edit in ordered:
         last = merged[-1] if merged else None
