@@ -103,7 +103,16 @@ def settings_for_case(case: Case) -> Settings:
     timing = {
         k: raw[k] for k in ("unit_wait", "unit_tick", "integration_wait", "integration_tick") if k in raw
     }
-    return Settings(style=raw.get("style", "auto"), unsafe=bool(raw.get("unsafe", False)), **timing)
+    options = tuple(
+        (tid, tuple(sorted(table.items())))
+        for tid, table in sorted(case.options.get("transform", {}).items())
+    )
+    return Settings(
+        style=raw.get("style", "auto"),
+        unsafe=bool(raw.get("unsafe", False)),
+        transform_options=options,
+        **timing,
+    )
 
 
 def run_case(case: Case, source: bytes) -> FileResult:

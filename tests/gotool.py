@@ -17,6 +17,7 @@ HELPER_STUB = """package utils
 
 import (
 \t"context"
+\t"net"
 \t"testing"
 \t"time"
 )
@@ -35,10 +36,15 @@ func WithTimeout(t *testing.T, timeout time.Duration) context.Context {
 \treturn ctx
 }
 
-// GetFreePort mirrors multigres' go/test/utils.
+// GetFreePort mirrors multigres' go/test/utils: a port the kernel just handed out, released again.
 func GetFreePort(t *testing.T) int {
 \tt.Helper()
-\treturn 0
+\tl, err := net.Listen("tcp", "127.0.0.1:0")
+\tif err != nil {
+\t\tt.Fatal(err)
+\t}
+\tdefer l.Close()
+\treturn l.Addr().(*net.TCPAddr).Port
 }
 """
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
+from codemod.flow import binding_of, fails_on, next_statement, targets_of, testing_handle
 from codemod.gosyntax import (
     call_arguments,
     call_parts,
     enclosing_functions,
     find,
+    is_inside,
     line_indent,
     parameters,
     statement_of,
@@ -22,7 +24,8 @@ from codemod.gosyntax import (
     walk,
 )
 from codemod.imports import default_name
-from codemod.scope import is_struct_key, uses_of
+from codemod.scope import declarations, is_struct_key, uses_of
+from codemod.suites import suite_types
 from codemod.transform import FileContext, Transform
 
 _HOST_PORT = re.compile(r'^"(|localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]):([1-9][0-9]{0,4})"$')
@@ -116,7 +119,7 @@ class HardcodedPort(Transform):
 
     def run(self, ctx: FileContext) -> list[Finding]:
         testing_pkg = ctx.imports.local_name("testing")
-        if testing_pkg is None:
+        if testing_pkg is None and not suite_types(ctx.path, ctx.source):
             return []
         findings: list[Finding] = []
         candidates = [n for n in ctx.nodes("interpreted_string_literal") if _PORT_HINT.search(text(n))]
@@ -124,15 +127,14 @@ class HardcodedPort(Transform):
         functions = {top.start_byte: top for n in candidates if (top := _top_function(n)) is not None}
         for decl in sorted(functions.values(), key=lambda f: f.start_byte):
             findings.extend(self._function(ctx, decl, testing_pkg))
-        findings.extend(self._package_constants(ctx, testing_pkg))
+        if testing_pkg is not None:
+            findings.extend(self._package_constants(ctx, testing_pkg))
         return findings
 
     # -- one test function ---------------------------------------------------------------
 
-    def _function(self, ctx: FileContext, func: Node, testing_pkg: str) -> list[Finding]:
-        tname = next(
-            (p.name for p in parameters(func) if testing_kind(p.type_node, testing_pkg) == "T"), None
-        )
+    def _function(self, ctx: FileContext, func: Node, testing_pkg: str | None) -> list[Finding]:
+        tname = _test_handle(ctx, func, testing_pkg)
         body = func.child_by_field_name("body")
         if tname in (None, "", "_") or body is None:
             return []
@@ -149,22 +151,32 @@ class HardcodedPort(Transform):
             if not _worth_rewriting(sinks):
                 continue
             first = min(occurrences, key=lambda o: o.node.start_byte)
-            helper = default_name(ctx.settings.helper_import)
+            helper = _port_helper(ctx)
             reached = ", ".join(sorted(sinks))
-            message = f"hardcoded port {port} reaches {reached}: {_remedy(ctx, helper, tname)}"
             problem = self._problem(ctx, occurrences) or _other_mentions(func, port, occurrences)
+            if taken is None:
+                taken = {text(n) for n in walk(func) if n.type == "identifier"}
+            if helper is None:
+                listener = (
+                    None if problem is not None else _listener_fix(ctx, body, occurrences, sinks, taken)
+                )
+                if isinstance(listener, Fix):
+                    message = (
+                        f"hardcoded port {port} reaches {reached}: listen on port 0, use the listener's port"
+                    )
+                    findings.append(ctx.finding(self.id, first.node, message, listener))
+                    continue
+                problem = problem or listener or "no fix without a free-port helper"
+            message = f"hardcoded port {port} reaches {reached}: {_remedy(ctx, helper, tname)}"
             if problem is not None:
                 findings.append(ctx.finding(self.id, first.node, f"{message} ({problem}; review by hand)"))
                 continue
-            if taken is None:
-                taken = {text(n) for n in walk(func) if n.type == "identifier"}
-            fix = self._fix(ctx, func, body, tname, occurrences, sinks, taken)
+            assert helper is not None
+            fix = self._fix(ctx, func, body, tname, occurrences, sinks, taken, helper)
             findings.append(ctx.finding(self.id, first.node, message, fix))
         return findings
 
     def _problem(self, ctx: FileContext, occurrences: list[Occurrence]) -> str | None:
-        if not ctx.project.has_helper("GetFreePort"):
-            return "no fix without the helper"
         for occurrence in occurrences:
             if occurrence.data:
                 return "the same number also appears as table data"
@@ -181,10 +193,12 @@ class HardcodedPort(Transform):
         occurrences: list[Occurrence],
         sinks: set[str],
         taken: set[str],
+        port_helper: tuple[str, str],
     ) -> Fix | None:
-        helper = ctx.imports.name_for(ctx.settings.helper_import)
-        call = f"{helper}.GetFreePort({tname})"
-        imports = [ImportRequest(ctx.settings.helper_import, helper)]
+        import_path, function = port_helper
+        helper = ctx.imports.name_for(import_path)
+        call = f"{helper}.{function}({tname})"
+        imports = [ImportRequest(import_path, helper)]
         occurrences.sort(key=lambda o: o.node.start_byte)
         edits: list[Edit] = []
         var = _reusable_declaration(occurrences[0], body)
@@ -241,20 +255,117 @@ class HardcodedPort(Transform):
                                 self.id,
                                 literal,
                                 f"package-level port {port} ({name}) is shared by tests: allocate per test; "
-                                + _remedy(ctx, default_name(ctx.settings.helper_import), "t"),
+                                + _remedy(ctx, _port_helper(ctx), "t"),
                             )
                         )
         return findings
 
 
-def _remedy(ctx: FileContext, helper: str, tname: str) -> str:
-    """The fix this repository can use: the guide's helper where it exists, else a port-0 listener."""
-    if ctx.project.has_helper("GetFreePort"):
-        return f"use {helper}.GetFreePort({tname})"
+def _remedy(ctx: FileContext, helper: tuple[str, str] | None, tname: str) -> str:
+    """The fix this repository can use: its free-port helper where it has one, else a port-0 listener."""
+    if helper is not None:
+        return f"use {default_name(helper[0])}.{helper[1]}({tname})"
     return (
         "listen on 127.0.0.1:0 and take the port from the listener's Addr() "
-        f"(this repository has no {helper}.GetFreePort helper)"
+        f"(this repository has no {default_name(ctx.settings.helper_import)}.GetFreePort helper; "
+        'name another with port-helper = "import/path.Func" under [transform.hardcoded-port])'
     )
+
+
+def _port_helper(ctx: FileContext) -> tuple[str, str] | None:
+    """(import path, function) of the free-port helper: `port-helper` in the config, else the guide's."""
+    configured = ctx.settings.options_for(HardcodedPort.id).get("port-helper")
+    if isinstance(configured, str) and "." in configured:
+        import_path, _, function = configured.rpartition(".")
+        return import_path, function
+    if ctx.project.has_helper("GetFreePort"):
+        return ctx.settings.helper_import, "GetFreePort"
+    return None
+
+
+def _test_handle(ctx: FileContext, func: Node, testing_pkg: str | None) -> str | None:
+    """The test's `t` (a `*testing.T` parameter), or `s.T()` in a testify suite method."""
+    if testing_pkg is not None:
+        name = next((p.name for p in parameters(func) if testing_kind(p.type_node, testing_pkg) == "T"), None)
+        if name is not None:
+            return name
+    body = func.child_by_field_name("body")
+    if func.type != "method_declaration" or body is None:
+        return None
+    handle = testing_handle(body, ctx.path, ctx.source, testing_pkg)
+    return handle.name if handle is not None and handle.name.endswith(".T()") else None
+
+
+_LISTENERS = {("net", "Listen"), ("tls", "Listen")}
+
+
+def _listener_fix(
+    ctx: FileContext, body: Node, occurrences: list[Occurrence], sinks: set[str], taken: set[str]
+) -> Fix | str:
+    """No free-port helper: the test's own `l, err := net.Listen("tcp", ":8080")` listens on port 0
+    and every later mention of the port reads the listener's (`l.Addr().(*net.TCPAddr).Port`).
+    Returns the fix, or why there is none."""
+    ordered = sorted(occurrences, key=lambda o: o.node.start_byte)
+    first = ordered[0]
+    args = first.node.parent
+    call = args.parent if args is not None and args.type == "argument_list" else None
+    net_name = ctx.imports.local_name("net")
+    if call is None or first.kind != "hostport" or net_name is None:
+        return "the port is mentioned before the test's own net.Listen, or it has none"
+    operand, name = call_parts(call)
+    package = (
+        "net" if operand == net_name else "tls" if operand == ctx.imports.local_name("crypto/tls") else ""
+    )
+    if (package, name) not in _LISTENERS or call_arguments(call)[1:2] != [first.node]:
+        return "the first mention is not the test's own net.Listen"
+    binding = binding_of(call)
+    targets = targets_of(binding) if binding is not None else []
+    if binding is None or binding.type != "short_var_declaration" or len(targets) != 2:
+        return "the listener is not kept in a variable"
+    listener, err = (text(t) for t in targets)
+    following = next_statement(binding)
+    if listener == "_" or following is None or not fails_on(following, err):
+        return "the listener's error is not checked right after it"
+    if any(o.node.start_byte < following.end_byte for o in ordered[1:]):
+        return "the port is mentioned before the listener exists"
+    if any(not is_inside(o.node, binding.parent) for o in ordered[1:] if binding.parent is not None):
+        return "the port is mentioned outside the listener's block"
+    if len(list(declarations(body, listener))) != 1:
+        return f"{listener} is declared more than once in the test"
+    if any(o.kind == "hostport" and _sink_of_direct(o) == "bind" for o in ordered[1:]):
+        return "the port is bound a second time"
+    port_name = next(n for n in ("port", "freePort", *(f"port{i}" for i in range(2, 50))) if n not in taken)
+    taken.add(port_name)
+    indent = line_indent(ctx.source, following.start_byte)
+    edits = [Edit(first.node.start_byte, first.node.end_byte, f'"{first.prefix}:0"')]
+    if ordered[1:]:  # a port variable only for the mentions that read it (an unused one does not compile)
+        port_of = f"{listener}.Addr().(*{net_name}.TCPAddr).Port"
+        edits.append(Edit(following.end_byte, following.end_byte, f"\n{indent}{port_name} := {port_of}"))
+    fmt_name = ctx.imports.name_for("fmt")
+    strconv_name = ctx.imports.name_for("strconv")
+    imports = []
+    for occurrence in ordered[1:]:
+        new = _replacement(occurrence, port_name, fmt_name, strconv_name)
+        if "Sprintf" in new:
+            imports.append(ImportRequest("fmt", fmt_name))
+        if "Itoa" in new:
+            imports.append(ImportRequest("strconv", strconv_name))
+        edits.append(Edit(occurrence.node.start_byte, occurrence.node.end_byte, new))
+    unsafe = sinks & {"process", "elsewhere"}
+    reason = (
+        "the test owns the listener: it now gets a free port from the kernel and every mention reads it"
+        if not unsafe
+        else "the listener's port also reaches a child process or a config handed to other code: "
+        "check that side reads the new port"
+    )
+    return Fix(tuple(edits), Safety.UNSAFE if unsafe else Safety.SAFE, reason, add_imports=tuple(imports))
+
+
+def _sink_of_direct(occurrence: Occurrence) -> str | None:
+    args = occurrence.node.parent
+    if args is None or args.type != "argument_list" or args.parent is None:
+        return None
+    return _sink_of(args.parent)
 
 
 # -- occurrences ---------------------------------------------------------------------------------
@@ -322,7 +433,7 @@ _PORT_HINT = re.compile(r':[1-9][0-9]{0,4}\b|port|^"[1-9][0-9]{0,4}"$', re.IGNOR
 def _top_function(node: Node) -> Node | None:
     functions = enclosing_functions(node)
     top = functions[-1] if functions else None
-    return top if top is not None and top.type == "function_declaration" else None
+    return top if top is not None and top.type in ("function_declaration", "method_declaration") else None
 
 
 def _valid(occurrence: Occurrence) -> Occurrence | None:
