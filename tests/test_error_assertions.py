@@ -167,3 +167,43 @@ def test_nil_error_fails_instead_of_panicking(outputs: tuple[str, str, bytes]) -
     assert "nil pointer dereference" in before_lines and "the test went on" not in before_lines
     assert "An error is expected but got nil." in after_lines and "panic:" not in after_lines
     assert "the test went on" in after_lines, "assert.ErrorContains fails and lets the test go on"
+
+
+GRPC_TEST = (
+    Path(__file__).resolve().parent.parent / "golden" / "grpc-bufconn" / "same-literal.input"
+).read_bytes()
+
+
+def _bufconn(grpc: tuple[int, int, int]) -> tuple[bytes | None, list[str]]:
+    project = ProjectInfo(
+        go_version=(1, 24), testify_version=(1, 11, 1), module_versions=(("google.golang.org/grpc", grpc),)
+    )
+    result = process_source(
+        "grpc_test.go",
+        GRPC_TEST,
+        project,
+        Settings(),
+        select_transforms(("grpc-bufconn",), ()),
+        allow_unsafe=True,
+    )
+    return result.new, [f.message for f in result.findings]
+
+
+def test_bufconn_keeps_dial_before_grpc_has_new_client() -> None:
+    new, _ = _bufconn((1, 62, 1))
+    assert new is not None
+    assert b'grpc.Dial("passthrough:///bufnet", grpc.WithContextDialer(' in new
+    assert b"NewClient" not in new and b"WithInsecure" not in new
+
+
+def test_bufconn_uses_new_client_from_grpc_1_63() -> None:
+    new, _ = _bufconn((1, 63, 0))
+    assert new is not None and b'grpc.NewClient("passthrough:///bufnet"' in new
+
+
+def test_bufconn_reported_before_bufconn_has_dial_context() -> None:
+    new, messages = _bufconn((1, 40, 0))
+    assert new is None
+    assert messages and messages[0].endswith(
+        "bufconn's DialContext needs grpc >= v1.41.0, go.mod has v1.40.0"
+    )
