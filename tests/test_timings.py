@@ -384,11 +384,12 @@ def test_verify_test_says_the_time_before_and_after(tmp_path: Path) -> None:
 
     (pkg,) = report.packages
     assert pkg.outcome == "passed" and pkg.times is not None
-    assert pkg.times.before >= 0.4 > pkg.times.after
+    assert pkg.times.before >= 0.4 and pkg.times.after < pkg.times.before - 0.2
     text = "\n".join(report.lines(root))
     assert "test time, unchanged tree → with the fixes (`go test -short -count=1`):" in text
-    assert re.search(r"^  go/sleepy: go test: 0\.4\d s → 0\.0\d s$", text, re.M), text
-    assert re.search(r"^      TestWaits: 0\.4\d s → 0\.00 s$", text, re.M), text
+    # The binary's time includes its start-up: only the test's own time is pinned down.
+    assert re.search(r"^  go/sleepy: go test: \d+\.\d\d s → \d+\.\d\d s$", text, re.M), text
+    assert re.search(r"^      TestWaits: (0\.[4-9]\d|\d+\.\d\d) s → 0\.0\d s$", text, re.M), text
     assert "TestQuick" not in text  # it did not move
 
 
