@@ -29,10 +29,12 @@ from codemod.suites import suite_types
 from codemod.transform import FileContext, Transform
 
 _HOST_PORT = re.compile(r'^"(|localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]):([1-9][0-9]{0,4})"$')
-_FLAG_PORT = re.compile(r'^"(--?[\w.-]*port[\w.-]*=)([1-9][0-9]{0,4})"$', re.IGNORECASE)
-_FLAG_NAME = re.compile(r'^"--?[\w.-]*port[\w.-]*"$', re.IGNORECASE)
+# `port` as a word of the flag (`--port`, `--grpc-port`, `-http.port`), not inside one (`--report-every`).
+_FLAG_PORT = re.compile(r'^"(--?(?:[\w.]*[-_.])?port(?:[-_.][\w.-]*)?=)([1-9][0-9]{0,4})"$', re.IGNORECASE)
+_FLAG_NAME = re.compile(r'^"--?(?:[\w.]*[-_.])?port(?:[-_.][\w.-]*)?"$', re.IGNORECASE)
 _BARE_PORT = re.compile(r'^"([1-9][0-9]{0,4})"$')
-_PORTISH = re.compile(r"port", re.IGNORECASE)
+# A name about a port (`port`, `grpcPort`, `HTTPListenPort`, `MONITOR_PORT`), not `reportHeadAttempts`.
+_PORTISH = re.compile(r"Port|(?:^|[_.])port|(?:^|_)PORT")
 
 BIND = {
     ("net", "Listen"),
