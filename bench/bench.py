@@ -3,8 +3,8 @@
     python bench/bench.py /path/to/go/repo [--runs 5]
 
 Every command runs `--runs` times in one session, on the same files; the table gives the median and best
-wall time, the peak memory of one run, and the ratio to ast-grep (machine-independent). `check cold` runs
-with an empty cache; `check warm` after a run that filled it.
+wall time, the peak memory of one run (all its processes summed), and the ratio to ast-grep
+(machine-independent). `check cold` runs with an empty cache; `check warm` after a run that filled it.
 """
 
 from __future__ import annotations
@@ -16,12 +16,22 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from measure import run_once
+
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
+# codemod transforms with an ast-grep rule in bench/ast-grep/rules (sleep.yml stands for both sleeps).
+RACED = (
+    "test-context",
+    "sleep-then-assert",
+    "sleep-without-condition",
+    "hardcoded-port",
+    "process-without-cleanup",
+    "weak-error-assertion",
+)
 
 
 @dataclass
@@ -33,18 +43,6 @@ class Timing:
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
-
-
-def run_once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall time and peak RSS (KB) of one run of `argv`, its children included."""
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} exited {process.returncode}")
-    return elapsed, usage.ru_maxrss
 
 
 def measure(
@@ -79,6 +77,7 @@ def main() -> None:
     cache = Path(tempfile.mkdtemp(prefix="codemod-bench-cache-"))
     env = {**os.environ, "CODEMOD_CACHE_DIR": str(cache), "NO_COLOR": "1"}
     clear_cache = [sys.executable, "-c", f"import shutil; shutil.rmtree({str(cache)!r}, ignore_errors=True)"]
+    same = ["--select", ",".join(RACED)]  # the transforms bench/ast-grep/rules has equivalents for
     timings = [
         measure("gofmt -l (floor)", [gofmt, "-l", *tests], repo, env, args.runs),
         measure(
@@ -89,10 +88,17 @@ def main() -> None:
             args.runs,
         ),
         measure(
-            "codemod check (cold)", [codemod, "check", "./..."], repo, env, args.runs, before=clear_cache
+            "codemod check (cold)",
+            [codemod, "check", *same, "./..."],
+            repo,
+            env,
+            args.runs,
+            before=clear_cache,
         ),
-        measure("codemod check (warm)", [codemod, "check", "./..."], repo, env, args.runs),
-        measure("codemod apply --dry-run", [codemod, "apply", "--dry-run", "./..."], repo, env, args.runs),
+        measure("codemod check (warm)", [codemod, "check", *same, "./..."], repo, env, args.runs),
+        measure(
+            "codemod apply --dry-run", [codemod, "apply", "--dry-run", *same, "./..."], repo, env, args.runs
+        ),
     ]
     shutil.rmtree(cache, ignore_errors=True)
     reference = next(t for t in timings if t.name == "ast-grep scan").median

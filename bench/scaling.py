@@ -12,11 +12,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from measure import run_once
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -39,17 +39,10 @@ def generated(tests: int) -> str:
     return head + "".join(TEST.format(n=n, port=20000 + n % 10000) for n in range(tests))
 
 
-def time_run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    start = time.perf_counter()
-    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{' '.join(argv)} failed")
-    return time.perf_counter() - start, usage.ru_maxrss
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="250,500,1000,2000,8000")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
@@ -64,7 +57,7 @@ def main() -> None:
         source = generated(size)
         (work / "gen_test.go").write_text(source)
         for name, argv in commands.items():
-            runs = [time_run([codemod, *argv], work, env) for _ in range(args.runs)]
+            runs = [run_once([codemod, *argv], work, env) for _ in range(args.runs)]
             seconds = statistics.median(r[0] for r in runs)
             results[name].append((size, seconds, max(r[1] for r in runs), len(source.encode())))
     for name, rows in results.items():
