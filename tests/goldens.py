@@ -29,6 +29,12 @@ class Case:
         return f"{self.transform}/{self.name}"
 
     @property
+    def expected(self) -> Path:
+        """What the transform must produce: the `.golden` file, or the input itself when it has none
+        (a case that must stay unchanged keeps no byte copy of its input)."""
+        return self.golden if self.golden.exists() else self.input
+
+    @property
     def vet(self) -> bool:
         return bool(self.options.get("vet", True))
 

@@ -11,13 +11,17 @@ CASES = all_cases()
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_golden(case: Case, request: pytest.FixtureRequest) -> None:
-    actual = output_of(case, case.input.read_bytes())
+    source = case.input.read_bytes()
+    actual = output_of(case, source)
     if request.config.getoption("--update-golden"):
-        case.golden.write_bytes(actual)
+        if actual == source:
+            case.golden.unlink(missing_ok=True)  # no .golden: the case must leave its input unchanged
+        else:
+            case.golden.write_bytes(actual)
         return
-    assert case.golden.exists(), f"missing {case.golden}; run pytest --update-golden and review it"
-    assert actual.decode() == case.golden.read_bytes().decode()
-    assert actual == case.golden.read_bytes()  # byte-exact, CR and BOM included
+    expected = case.expected.read_bytes()
+    assert actual.decode() == expected.decode()
+    assert actual == expected  # byte-exact, CR and BOM included
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
@@ -34,7 +38,7 @@ def test_golden_findings(case: Case, request: pytest.FixtureRequest) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_golden_is_a_fixpoint(case: Case) -> None:
-    golden = case.golden.read_bytes()
+    golden = case.expected.read_bytes()
     assert output_of(case, golden) == golden, "a second run changed the golden output"
 
 
