@@ -118,7 +118,7 @@ def assignments_to(owner: Node, name: str) -> list[tuple[Node, Node]]:
 
 # -- calls whose error only fails the test (os.Setenv, os.Chdir, os.MkdirTemp and friends) ----------
 
-_NO_ERROR = frozenset({"NoError"})
+_NO_ERROR = frozenset({"NoError", "require_NoError"})  # nats-server spells its own
 _FAILS = frozenset({"Fatal", "Fatalf", "FailNow"})
 _REPORTS = frozenset({"Error", "Errorf", "Fail"})
 
@@ -340,32 +340,44 @@ def package_clause(root: Node) -> str:
 
 
 @lru_cache(maxsize=256)
-def _declared_functions(directory: str) -> tuple[tuple[str, str, Node], ...]:
-    """(package, name, declaration) of every top-level function of the directory's in-scope files."""
+def _declared_functions(directory: str) -> tuple[tuple[str, str, str, Node], ...]:
+    """(file name, package, name, declaration) of every top-level function and method of the
+    directory's in-scope files."""
     found = []
-    for _, source in package_sources(directory):
+    for file_name, source in package_sources(directory):
         root = parse(source).root_node
         package = package_clause(root)
         for decl in root.children:
-            if decl.type == "function_declaration":
-                found.append((package, text(decl.child_by_field_name("name")), decl))
+            if decl.type in ("function_declaration", "method_declaration"):
+                found.append((file_name, package, text(decl.child_by_field_name("name")), decl))
     return tuple(found)
 
 
-def package_function(path: str, root: Node, name: str) -> Node | None:
+def package_function(
+    path: str, root: Node, name: str, packages: tuple[str, ...] = (), kind: str = "function_declaration"
+) -> Node | None:
     """The top-level `func name(...)` of the package holding `path`: in its own tree (as given) first,
-    then in its sibling files (tests and helpers that import testing) with the same package clause."""
-    for decl in root.children:
-        if decl.type == "function_declaration" and text(decl.child_by_field_name("name")) == name:
-            return decl
+    then in its sibling files (tests and helpers that import testing) with the same package clause, or
+    one of `packages` (a package and its external `_test` package share one test binary).
+    `kind="method_declaration"` looks for a method of that name instead."""
+    return next(iter(package_functions(path, root, name, packages, kind)), None)
+
+
+def package_functions(
+    path: str, root: Node, name: str, packages: tuple[str, ...] = (), kind: str = "function_declaration"
+) -> list[Node]:
+    """Every declaration `package_function` would choose from, its own tree's first."""
+    found = [
+        decl for decl in root.children if decl.type == kind and text(decl.child_by_field_name("name")) == name
+    ]
     file = Path(path)
     if not file.parent.is_dir():
-        return None
-    package = package_clause(root)
-    for pkg, fname, decl in _declared_functions(str(file.parent.resolve())):
-        if pkg == package and fname == name:
-            return decl
-    return None
+        return found
+    wanted = packages or (package_clause(root),)
+    for file_name, pkg, fname, decl in _declared_functions(str(file.parent.resolve())):
+        if pkg in wanted and fname == name and decl.type == kind and file_name != file.name:
+            found.append(decl)
+    return found
 
 
 def module_package_dir(path: str, import_path: str) -> str | None:
@@ -383,8 +395,8 @@ def imported_function(path: str, import_path: str, name: str) -> Node | None:
     folder = module_package_dir(path, import_path)
     if folder is None:
         return None
-    for pkg, fname, decl in _declared_functions(str(Path(folder).resolve())):
-        if fname == name and not pkg.endswith("_test"):
+    for _, pkg, fname, decl in _declared_functions(str(Path(folder).resolve())):
+        if fname == name and not pkg.endswith("_test") and decl.type == "function_declaration":
             return decl
     return None
 
@@ -452,3 +464,31 @@ def pairs_of(binding: Node) -> dict[str, Node]:
     if len(names) != len(values):
         return {}
     return {text(n): v for n, v in zip(names, values, strict=True)}
+
+
+def redeclarable_write(statement: Node, name: str) -> Node | None:
+    """The `=` of the first later use of `name` when that use is a plain assignment in the same block
+    as `statement` that does not read `name`, and every other name it assigns is `_` or declared in
+    that block already: once a declaration of `name` at `statement` goes, that `=` can become `:=`
+    (declaring `name` there, reusing the others) and the code after it means the same."""
+    functions = enclosing_functions(statement)
+    scope = statement.parent
+    if scope is None or not functions:
+        return None
+    uses = sorted(uses_of(scope, name, statement.end_byte), key=lambda n: n.start_byte)
+    if not uses or not is_assigned(uses[0]):
+        return None
+    holder = uses[0].parent.parent if uses[0].parent is not None else None
+    if holder is None or holder.type != "assignment_statement" or holder.parent != statement.parent:
+        return None
+    right = holder.child_by_field_name("right")
+    operator = next((c for c in holder.children if c.type == "="), None)
+    if right is None or operator is None or mentions(right, name):
+        return None
+    for target in targets_of(holder):
+        if target.type != "identifier":
+            return None
+        other = text(target)
+        if other not in ("_", name) and not declared_before(holder, other):
+            return None
+    return operator
