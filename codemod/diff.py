@@ -17,33 +17,40 @@ class AnchoredMatcher(difflib.SequenceMatcher[str]):
     Where there are no anchors the result is difflib's own.
     """
 
+    def __init__(self, a: list[str], b: list[str]) -> None:
+        self.before, self.after = a, b
+        self._blocks: list[difflib.Match] | None = None
+        super().__init__(None, a, b, autojunk=False)
+
     def get_matching_blocks(self) -> list[difflib.Match]:
-        if self.matching_blocks is not None:
-            return self.matching_blocks
+        if self._blocks is not None:
+            return self._blocks
         blocks: list[tuple[int, int, int]] = []
-        self._match(0, len(self.a), 0, len(self.b), blocks)
+        self._match(0, len(self.before), 0, len(self.after), blocks)
         merged: list[tuple[int, int, int]] = []
         for i, j, k in blocks:  # adjacent blocks become one, as difflib's own result has them
             if merged and merged[-1][0] + merged[-1][2] == i and merged[-1][1] + merged[-1][2] == j:
                 merged[-1] = (merged[-1][0], merged[-1][1], merged[-1][2] + k)
             elif k:
                 merged.append((i, j, k))
-        merged.append((len(self.a), len(self.b), 0))
-        self.matching_blocks = [difflib.Match(*m) for m in merged]
-        return self.matching_blocks
+        merged.append((len(self.before), len(self.after), 0))
+        self._blocks = [difflib.Match(*m) for m in merged]
+        return self._blocks
 
     def _match(self, alo: int, ahi: int, blo: int, bhi: int, out: list[tuple[int, int, int]]) -> None:
-        while alo < ahi and blo < bhi and self.a[alo] == self.b[blo]:  # common head
+        while alo < ahi and blo < bhi and self.before[alo] == self.after[blo]:  # common head
             out.append((alo, blo, 1))
             alo, blo = alo + 1, blo + 1
         tail: list[tuple[int, int, int]] = []
-        while alo < ahi and blo < bhi and self.a[ahi - 1] == self.b[bhi - 1]:  # common tail
+        while alo < ahi and blo < bhi and self.before[ahi - 1] == self.after[bhi - 1]:  # common tail
             ahi, bhi = ahi - 1, bhi - 1
             tail.append((ahi, bhi, 1))
-        anchors = _unique_common(self.a, alo, ahi, self.b, blo, bhi)
+        anchors = _unique_common(self.before, alo, ahi, self.after, blo, bhi)
         if not anchors:
             if alo < ahi and blo < bhi:
-                plain = difflib.SequenceMatcher(None, self.a[alo:ahi], self.b[blo:bhi], autojunk=False)
+                plain = difflib.SequenceMatcher(
+                    None, self.before[alo:ahi], self.after[blo:bhi], autojunk=False
+                )
                 out.extend((alo + i, blo + j, k) for i, j, k in plain.get_matching_blocks() if k)
         else:
             for i, j in anchors:
@@ -91,7 +98,7 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = 3) -> st
     a = before.decode("utf-8", errors="replace").splitlines(keepends=True)
     b = after.decode("utf-8", errors="replace").splitlines(keepends=True)
     out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
-    groups = list(AnchoredMatcher(None, a, b, autojunk=False).get_grouped_opcodes(context))
+    groups = list(AnchoredMatcher(a, b).get_grouped_opcodes(context))
     if not groups:
         return ""
     for group in groups:

@@ -181,7 +181,7 @@ def test_diff_is_a_valid_patch_and_matches_difflib_on_small_inputs() -> None:
             else:
                 b.insert(rng.randint(0, len(b)), rng.choice("abxyz") + "\n")
         rebuilt = []
-        for tag, i1, i2, j1, j2 in AnchoredMatcher(None, a, b, autojunk=False).get_opcodes():
+        for tag, i1, i2, j1, j2 in AnchoredMatcher(a, b).get_opcodes():
             rebuilt.extend(a[i1:i2] if tag == "equal" else b[j1:j2])
             assert tag != "equal" or a[i1:i2] == b[j1:j2]
         assert rebuilt == b
