@@ -13,6 +13,7 @@ from codemod.flow import (
     escape_of,
     fails_on,
     next_statement,
+    redeclarable_write,
     targets_of,
     values_of,
 )
@@ -137,6 +138,8 @@ class OsMkdirTemp(Transform):
         if binding is None or binding.type == "var_spec" or len(values_of(binding)) != 1:
             return "its result is not bound to `dir, err`"
         targets = targets_of(binding)
+        if len(targets) == 2 and targets[0].type != "identifier":
+            return f"stored in {text(targets[0])}, which may outlive the test"
         if len(targets) != 2 or any(t.type != "identifier" for t in targets) or text(targets[0]) == "_":
             return "its result is not bound to `dir, err`"
         dir_name, err_name = text(targets[0]), text(targets[1])
@@ -166,7 +169,10 @@ class OsMkdirTemp(Transform):
         if err_name != "_":
             if check is not None and fails_on(check, err_name):
                 if not dead_after(check, err_name, err_new):
-                    return f"{err_name} is used again later"
+                    write = redeclarable_write(check, err_name) if err_new else None
+                    if write is None:
+                        return f"{err_name} is used again later"
+                    edits.append(Edit(write.start_byte, write.end_byte, ":="))  # it declares err now
                 edit = deletion(ctx.source, check)
                 if edit is None:
                     return "its error check shares a line with other code"
