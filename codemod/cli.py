@@ -26,6 +26,7 @@ from codemod.files import WriteRefused, find_targets, missing_targets, target_pa
 from codemod.gitdiff import GitError, changed_lines
 from codemod.lsp import lsp
 from codemod.migrate import migrate
+from codemod.prbody import pr_body
 from codemod.project import find_gomod
 from codemod.report import (
     UNUSED_IGNORE,
@@ -588,3 +589,4 @@ def explain(transform_id: str) -> None:
 main.add_command(migrate)
 main.add_command(timings)
 main.add_command(lsp)
+main.add_command(pr_body)
