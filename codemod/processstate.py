@@ -117,7 +117,7 @@ def deletion(source: bytes, statement: Node) -> Edit | None:
 
 def tidy(source: bytes, edits: list[Edit]) -> list[Edit]:
     """Merge touching deletions, and let each merged one take a blank line it would leave right
-    after a `{` or next to another blank line (gofmt keeps both)."""
+    after a `{`, a comment or another blank line (gofmt keeps them all)."""
     ordered = sorted(set(edits), key=lambda e: (e.start, e.end))  # one deletion asked for twice is one
     merged: list[Edit] = []
     for edit in ordered:
@@ -133,7 +133,9 @@ def tidy(source: bytes, edits: list[Edit]) -> list[Edit]:
             continue
         before = source[line_start(source, max(edit.start - 1, 0)) : edit.start].strip()
         after = source[edit.end : line_end(source, edit.end)]
-        if after and not after.strip() and (not before or before.endswith(b"{")):
+        # A comment that stood above the deleted lines keeps to the code that follows them.
+        opens = not before or before.endswith(b"{") or before.startswith(b"//")
+        if after and not after.strip() and opens:
             edit = Edit(edit.start, line_end(source, edit.end), "")
         elif after.strip().startswith(b"}") and not before and edit.start > 0:
             edit = Edit(line_start(source, edit.start - 1), edit.end, "")  # no blank line before the `}`
