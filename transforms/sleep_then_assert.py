@@ -383,13 +383,9 @@ TIME_SUBJECT = re.compile(
 def _time_is_the_subject(sleep: Node, compute: list[Node], assertions: list[Assertion]) -> bool:
     """Whether the test measures the passage of time itself: then the sleep is the point, not a wait."""
     nearby = [text(n) for n in (*compute, *(a.statement for a in assertions))]
-    comment = sleep.prev_named_sibling
-    while comment is not None and comment.type == "comment":
-        nearby.append(text(comment))
-        comment = comment.prev_named_sibling
-    trailing = sleep.next_named_sibling
-    if trailing is not None and trailing.type == "comment" and trailing.start_point[0] == sleep.end_point[0]:
-        nearby.append(text(trailing))
+    # The comment block above the sleep (a block's first statement's comments are not its siblings in
+    # tree-sitter's tree) and a comment on its line.
+    nearby.extend(text(c) for c in comments_around(sleep))
     return any(TIME_SUBJECT.search(chunk) for chunk in nearby)
 
 
