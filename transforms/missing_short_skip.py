@@ -15,7 +15,16 @@ from codemod.flow import (
     package_function,
     package_functions,
 )
-from codemod.gosyntax import call_arguments, call_parts, find, line_end, parameters, testing_kind, text
+from codemod.gosyntax import (
+    call_arguments,
+    call_parts,
+    duration_seconds,
+    find,
+    line_end,
+    parameters,
+    testing_kind,
+    text,
+)
 from codemod.suites import receiver
 from codemod.transform import FileContext, Transform
 
@@ -26,6 +35,9 @@ _NOT_EXTERNAL = frozenset(
         "go", "gofmt", "sh", "bash", "true", "false", "echo", "sleep", "cat", "env", "printf", "ls",
         "kill", "yes", "test", "pwd", "id", "whoami", "uname", "date", "mkdir", "rm", "cp", "mv",
         "touch", "chmod", "ln", "head", "tail", "wc", "grep", "sed", "awk", "tr", "sort", "xargs",
+        "ps", "pgrep", "pkill", "which", "hostname", "nproc", "getconf", "sysctl", "tee", "find", "diff",
+        "cmp", "stat", "du", "df", "tar", "gzip", "cmd", "powershell", "typeperf", "tasklist", "taskkill",
+        "wmic", "git",
     }
 )  # fmt: skip
 # A build constraint that keeps the file out of a plain `go test` already.
@@ -36,8 +48,17 @@ _SKIPS = frozenset({"Skip", "Skipf", "SkipNow"})
 _SUITE_SETUP = ("SetupSuite", "SetupTest", "BeforeTest", "SetupSubTest")
 _MAX_DEPTH = 3
 _SUITE_VALUE = re.compile(r"^(?:new\(\s*|&\s*)(\w+)")
-# Helpers named for what they skip: SkipIfShort, skipInShortMode, SkipUnlessLong, SkipIfNotIntegration.
-_SKIP_HELPER = re.compile(r"(?i)skip.*(?:short|long|integration|e2e)|(?:short|long).*skip")
+# Helpers named for a skip: SkipIfShort, skipInShortMode, SkipUnlessEnabled, SkipIfNotIntegration.
+_SKIP_HELPER = re.compile(r"(?i)^skip|skip(?:if|unless|when|in)|(?:short|long).*skip")
+# A skip on an opt-in switch (an environment variable, a flag, a gate): the test is not in the dev loop.
+_OPT_IN = re.compile(r"Getenv|LookupEnv|[Ee]nabled\b|[Ee]nabled\(|\bflag\.|\*\w*[Ff]lag\w*\b|[Gg]ate")
+# Callees that set up a cluster or an environment for the test (shared setup, provisioning).
+_SETUP_CALL = re.compile(
+    r"(?i)shared|cluster|isolated|provision|bootstrap|launch|spawn|deploy|^setup(?:test)?$"
+)
+_SETUP_PACKAGE = re.compile(r"(?i)setup|cluster|e2e|endtoend|integration")
+_WAITS = frozenset({"Eventually", "EventuallyWithT", "Eventuallyf", "EventuallyWithTf"})
+_LONG_SECONDS = 30.0
 
 
 class MissingShortSkip(Transform):
@@ -105,7 +126,7 @@ class MissingShortSkip(Transform):
 
     def _test(self, ctx: FileContext, test: Node, testing_pkg: str) -> Finding | None:
         why = _end_to_end(ctx, test)
-        if not why or _mentions_short(test) or self._helper_skips(ctx, test, 0):
+        if not why or _mentions_short(test) or _opted_in(test) or self._helper_skips(ctx, test, 0):
             return None
         if _suite_skips(ctx, test):
             return None
@@ -115,7 +136,19 @@ class MissingShortSkip(Transform):
             return None  # an empty test does no end-to-end work
         at_name = test.child_by_field_name("name") or test
         name = text(at_name)
-        message = f"{name} is an end-to-end test ({why}) with no testing.Short() skip: go test -short runs it"
+        work = _end_to_end_work(ctx, test, handle_of(test))
+        if not work:
+            return ctx.finding(
+                self.id,
+                at_name,
+                f"{name} is under an end-to-end folder with no testing.Short() skip, but shows no end-to-end "
+                "work (no setup call, external program, Eventually or long timeout): skip it by hand if "
+                "it is slow",
+            )
+        reasons = why if work == why else f"{why}; {work}"
+        message = (
+            f"{name} is an end-to-end test ({reasons}) with no testing.Short() skip: go test -short runs it"
+        )
         handle = parameters(test)[0].name
         if handle in ("", "_"):
             return ctx.finding(self.id, at_name, f"{message}; its testing parameter has no name")
@@ -140,7 +173,7 @@ class MissingShortSkip(Transform):
             return False
         for call in find(func, "call_expression"):
             operand, name = call_parts(call)
-            if _SKIP_HELPER.search(name):
+            if name not in _SKIPS and _SKIP_HELPER.search(name):
                 return True
             decl = self._callee(ctx, operand, name)
             if decl is None or decl == func:
@@ -156,6 +189,53 @@ class MissingShortSkip(Transform):
             return package_function(ctx.path, ctx.tree.root_node, name)
         spec = next((s for s in ctx.imports.specs if s.local_name == operand), None)
         return imported_function(ctx.path, spec.path, name) if spec is not None else None
+
+
+def handle_of(test: Node) -> str:
+    return parameters(test)[0].name
+
+
+def _opted_in(test: Node) -> bool:
+    """`if os.Getenv("RUN_X") == "" { t.Skip(...) }`, a flag or a gate: the test runs only when asked."""
+    for statement in find(test, "if_statement"):
+        condition = statement.child_by_field_name("condition")
+        consequence = statement.child_by_field_name("consequence")
+        if condition is None or consequence is None or not _calls_skip(consequence):
+            continue
+        if _OPT_IN.search(text(condition)):
+            return True
+        names = {text(n) for n in find(condition, "identifier")}
+        values = [value for name in names for _, value in assignments_to(test, name)]
+        if any(_OPT_IN.search(text(value)) for value in values):
+            return True  # `run := os.Getenv("RUN_X") == "1"; if !run { t.Skip() }`
+    return False
+
+
+def _end_to_end_work(ctx: FileContext, test: Node, handle: str) -> str:
+    """What in the test is end-to-end work ("" for none): a skip when an environment is missing, an
+    external program, a setup call handed the test, an `Eventually`, or a timeout of 30 s or more."""
+    started = _external_program(ctx, test)
+    if started:
+        return f"starts {started}"
+    for statement in find(test, "if_statement"):
+        consequence = statement.child_by_field_name("consequence")
+        condition = statement.child_by_field_name("condition")
+        if consequence is not None and condition is not None and _calls_skip(consequence):
+            return f"it skips when {text(condition).splitlines()[0]}"
+    for call in find(test, "call_expression"):
+        operand, name = call_parts(call)
+        if name in _WAITS:
+            return f"waits with {name}"
+        handed = any(text(a) == handle for a in call_arguments(call))
+        if handed and (_SETUP_CALL.search(name) or _SETUP_PACKAGE.search(operand)):
+            return f"calls {operand + '.' if operand else ''}{name}"
+    for node in find(test, "binary_expression", "selector_expression"):
+        if node.parent is not None and node.parent.type == "binary_expression":
+            continue  # judged whole: `5*time.Second`, not `time.Second`
+        seconds = duration_seconds(node)
+        if seconds is not None and seconds >= _LONG_SECONDS and "time." in text(node):
+            return f"waits up to {text(node)}"
+    return ""
 
 
 def _head(source: bytes) -> str:
@@ -187,6 +267,12 @@ def _end_to_end(ctx: FileContext, test: Node) -> str:
         folders = set(ctx.settings.end_to_end_folders)
         folder = next((p for p in PurePosixPath(ctx.path).parent.parts if p in folders), None)
         return f"under {folder}/" if folder else "under an end-to-end folder"
+    started = _external_program(ctx, test)
+    return f"starts {started}" if started else ""
+
+
+def _external_program(ctx: FileContext, test: Node) -> str:
+    """The first program the test starts that is not the Go toolchain, the test binary or a utility."""
     exec_pkg = ctx.imports.local_name("os/exec")
     if exec_pkg is None:
         return ""
@@ -199,8 +285,8 @@ def _end_to_end(ctx: FileContext, test: Node) -> str:
             args[1 if name == "CommandContext" else 0] if len(args) > (name == "CommandContext") else None
         )
         found = _program_name(test, program, exec_pkg) if program is not None else ""
-        if found and PurePosixPath(found).name not in _NOT_EXTERNAL:
-            return f"starts {found}"
+        if found and PurePosixPath(found).name.removesuffix(".exe") not in _NOT_EXTERNAL:
+            return found
     return ""
 
 
