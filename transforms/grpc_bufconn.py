@@ -144,17 +144,17 @@ class GrpcBufconn(Transform):
         if server is None:
             return None  # not a gRPC server's listener
         message = f"a gRPC server in this test listens on TCP ({text(listen)})"
-        intent = _real_network_comment(func, statement)
-        if intent:
-            return ctx.finding(
-                self.id, listen, f"{message}: not rewritten to bufconn, a comment says \"{intent}\""
-            )
         try:
             plan = self._plan(ctx, listen, statement, lis, err, uses, func, grpc_pkg)
         except Refused as why:
             return ctx.finding(self.id, listen, f"{message}: not rewritten to bufconn, {why}")
         if plan is None:
             return None
+        intent = _real_network_comment(func, statement)
+        if intent:
+            return ctx.finding(
+                self.id, listen, f'{message}: not rewritten to bufconn, a comment says "{intent}"'
+            )
         reason = (
             "the server has no TCP address any more: code the test does not show (a handler reading "
             "the peer address, a second client) may need one"
