@@ -413,11 +413,11 @@ class TestContext(Transform):
     def _mocked(self, ctx: FileContext, owner: Node, ctx_pkg: str) -> bool:
         """A mock expectation in this test takes a background context: its contexts change together."""
 
-        def compute() -> bool:
+        def expectations() -> list[Node]:  # once per file: the background contexts mocks expect
             calls = [*ctx.calls(ctx_pkg, "Background"), *ctx.calls(ctx_pkg, "TODO")]
-            return any(is_inside(n, owner) and _mock_expectation(n) for n in calls if not call_arguments(n))
+            return [n for n in calls if not call_arguments(n) and _mock_expectation(n)]
 
-        return ctx.memo(("test-context.mocked", owner.start_byte), compute)
+        return any(is_inside(n, owner) for n in ctx.memo(("test-context.mocks", ctx_pkg), expectations))
 
     def _callers(self, ctx: FileContext) -> CallContexts:
         return ctx.memo("callers", lambda: call_contexts(ctx.path, ctx.tree))
