@@ -19,7 +19,7 @@ from codemod.gosyntax import broken_ranges, error_count, parse, text, walk
 from codemod.imports import ImportsUnavailable, ImportTable, update_imports
 from codemod.project import ProjectInfo
 from codemod.scope import forget_indexes
-from codemod.source import SourceError, SourceText, is_generated, locate
+from codemod.source import LineIndex, SourceError, SourceText, is_generated, locate
 from codemod.suppress import Directive, directives, suppress
 from codemod.transform import FileContext, Transform
 
@@ -59,9 +59,10 @@ def run_transforms(
     forget_indexes()
     ctx = FileContext(path, body, tree, project, settings, ImportTable(tree))
     findings: list[Finding] = []
+    lines = LineIndex(body)
     for transform in transforms:
         for finding in transform.run(ctx):
-            line, column = locate(body, finding.start_byte)
+            line, column = lines.locate(finding.start_byte)
             findings.append(replace(finding, line=line, column=column))
     findings.sort(key=lambda f: (f.start_byte, f.transform_id))
     found = directives(body)

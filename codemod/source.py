@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -57,3 +58,16 @@ def locate(body: bytes, offset: int) -> tuple[int, int]:
     start = body.rfind(b"\n", 0, offset) + 1
     column = len(body[start:offset].decode("utf-8", errors="replace")) + 1
     return line, column
+
+
+class LineIndex:
+    """`locate` for many offsets of one body: the line starts are found once, each lookup bisects."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.starts = [0, *(m.end() for m in re.finditer(b"\n", body))]
+
+    def locate(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        start = self.starts[line - 1]
+        return line, len(self.body[start:offset].decode("utf-8", errors="replace")) + 1
