@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tree_sitter import Node
 
 from codemod.edits import Edit, Finding, Fix, Safety
@@ -33,6 +35,7 @@ from codemod.suites import suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between
 from codemod.transform import FileContext, Transform
 
+_PLAIN_NAME = re.compile(r'"[A-Za-z0-9_/-]*"')
 _BASENAME = frozenset({"Base", "HasPrefix", "Contains", "HasSuffix", "Split"})
 
 
@@ -59,7 +62,9 @@ class OsMkdirTemp(Transform):
     Fix safety
         Safe: `t.TempDir()` removes the directory when the test ends and fails the test if the
         removal fails; its name follows the test's name, not the pattern. Unsafe: the removal was
-        deferred in a helper (the directory now lives until the test ends), and in end-to-end trees
+        deferred in a helper (the directory now lives until the test ends), a subtest whose name is
+        computed or holds characters such as commas (they land in the path, and a path written into
+        a config file may no longer parse: nats-server's TestLogMaxArchives), and end-to-end trees
         (the path is longer: unix sockets made in it may pass the 108-byte limit).
 
     Leaves alone
@@ -193,6 +198,12 @@ class OsMkdirTemp(Transform):
             if removal.type == "defer_statement" and not is_test_body(owner, tvar):
                 name = text(owner.child_by_field_name("name")) or "its closure"
                 unsafe = f"removed when {name} returned; {tvar.name}.TempDir() keeps it until the test ends"
+        odd = _odd_subtest_name(call)
+        if odd and not unsafe:
+            unsafe = (
+                f"{tvar.name}.TempDir() names the directory after the subtest ({odd}), which may hold "
+                "commas, parentheses or other characters: a path written into a config may not parse"
+            )
         if ctx.project.integration and not unsafe:
             unsafe = (
                 f"an end-to-end test: {tvar.name}.TempDir() makes a longer path (named after the test), and "
@@ -211,6 +222,20 @@ class OsMkdirTemp(Transform):
             unsafe or reason,
             maybe_unused_imports=("os", "io/ioutil"),
         )
+
+
+def _odd_subtest_name(call: Node) -> str:
+    """The name of a `t.Run` around `call` that is computed or holds characters other than letters,
+    digits, `_`, `-` and `/` (t.TempDir() puts it in the path); "" when every one is plain."""
+    for func in enclosing_functions(call):
+        args = func.parent
+        run = args.parent if args is not None and args.type == "argument_list" else None
+        if run is None or call_parts(run)[1] != "Run" or call_arguments(run)[-1:] != [func]:
+            continue
+        name = call_arguments(run)[0]
+        if name.type != "interpreted_string_literal" or not _PLAIN_NAME.fullmatch(text(name)):
+            return text(name)
+    return ""
 
 
 def _subtest_name(literal: Node) -> bool:
