@@ -35,6 +35,8 @@ from codemod.suites import suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between
 from codemod.transform import FileContext, Transform
 
+_SOCKET = re.compile(r"\.sock\b|\.s\.PGSQL|socket", re.IGNORECASE)
+_WHY = re.compile(r"TempDir|socket path|path length|too long|(?:104|108)[- ]byte", re.IGNORECASE)
 _PLAIN_NAME = re.compile(r'"[A-Za-z0-9_/-]*"')
 _BASENAME = frozenset({"Base", "HasPrefix", "Contains", "HasSuffix", "Split"})
 
@@ -64,8 +66,10 @@ class OsMkdirTemp(Transform):
         removal fails; its name follows the test's name, not the pattern. Unsafe: the removal was
         deferred in a helper (the directory now lives until the test ends), a subtest whose name is
         computed or holds characters such as commas (they land in the path, and a path written into
-        a config file may no longer parse: nats-server's TestLogMaxArchives), and end-to-end trees
-        (the path is longer: unix sockets made in it may pass the 108-byte limit).
+        a config file may no longer parse: nats-server's TestLogMaxArchives), a test that makes a
+        unix socket, and end-to-end trees (the path is longer: a socket made in it may pass the
+        104/108-byte limit). A comment in the function or above it that speaks of t.TempDir or path
+        lengths holds the site back (reported).
 
     Leaves alone
         Reported: a directory made under another parent (`os.MkdirTemp("/tmp", ...)`: often a short
@@ -155,6 +159,8 @@ class OsMkdirTemp(Transform):
             stem in text(s) and s != pattern and not _subtest_name(s) for s in literals
         ):
             return f'the test spells the pattern "{stem}" elsewhere; it may rely on the name'
+        if _comment_says_why(top):
+            return "a comment there says why the directory is made this way (t.TempDir, socket path length)"
         declares = binding.type == "short_var_declaration"
         scope = binding.parent if declares and binding.parent is not None else top
         uses = uses_of(scope, dir_name, binding.end_byte)
@@ -198,6 +204,11 @@ class OsMkdirTemp(Transform):
             if removal.type == "defer_statement" and not is_test_body(owner, tvar):
                 name = text(owner.child_by_field_name("name")) or "its closure"
                 unsafe = f"removed when {name} returned; {tvar.name}.TempDir() keeps it until the test ends"
+        if not unsafe and any(_SOCKET.search(text(s)) for s in literals):
+            unsafe = (
+                f"a unix socket is made there: {tvar.name}.TempDir()'s longer path (named after the test) "
+                "may pass the 104/108-byte limit"
+            )
         odd = _odd_subtest_name(call)
         if odd and not unsafe:
             unsafe = (
@@ -222,6 +233,16 @@ class OsMkdirTemp(Transform):
             unsafe or reason,
             maybe_unused_imports=("os", "io/ioutil"),
         )
+
+
+def _comment_says_why(top: Node) -> bool:
+    """A comment in the function, or its doc comment, that speaks of t.TempDir or path lengths."""
+    comments = find(top, "comment")
+    doc = top.prev_named_sibling
+    while doc is not None and doc.type == "comment":
+        comments.append(doc)
+        doc = doc.prev_named_sibling
+    return any(_WHY.search(text(c)) for c in comments)
 
 
 def _odd_subtest_name(call: Node) -> str:
