@@ -16,8 +16,20 @@ FUNCTION_TYPES = frozenset({"function_declaration", "method_declaration", "func_
 TESTING_TYPES = ("T", "TB", "B", "F")
 
 
+_RECENT: dict[bytes, Tree] = {}
+_RECENT_LIMIT = 48  # a package's files: the runner and the caller/suite scans of its siblings share them
+
+
 def parse(source: bytes) -> Tree:
-    return _PARSER.parse(source)
+    """The tree of `source`. Trees are immutable, so the same bytes parsed again (a file read as itself
+    and as a sibling of the file next to it) reuse the recent tree instead of parsing twice."""
+    tree = _RECENT.get(source)
+    if tree is None:
+        tree = _PARSER.parse(source)
+        if len(_RECENT) >= _RECENT_LIMIT:
+            del _RECENT[next(iter(_RECENT))]
+        _RECENT[source] = tree
+    return tree
 
 
 def text(node: Node | None) -> str:
