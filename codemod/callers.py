@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from tree_sitter import Tree
+from tree_sitter import Query, QueryCursor, Tree
 
 from codemod.files import package_sources
-from codemod.gosyntax import ancestors, call_arguments, call_parts, find, parse, text
+from codemod.gosyntax import GO, ancestors, parse, text
 from codemod.testscope import Lifetime, closure_lifetime
 
 
@@ -33,6 +33,19 @@ class _Scan:
     shared: frozenset[str]
 
 
+# Plain calls `f(...)` and `x.Cleanup(...)` calls, picked out by tree-sitter's query engine: the other
+# calls of a file (most of them) are never looked at in Python.
+_CALLS = Query(
+    GO,
+    """
+    (call_expression function: (identifier) @plain)
+    (call_expression
+      function: (selector_expression field: (field_identifier) @method (#eq? @method "Cleanup"))
+      arguments: (argument_list) @cleanup)
+    """,
+)
+
+
 def _scan(tree: Tree) -> _Scan:
     """One pass over the file's calls: each plain `f(...)` is credited to its function declaration and
     to every closure around it (a closure's lifetime decides whether its callees run in cleanups)."""
@@ -43,13 +56,14 @@ def _scan(tree: Tree) -> _Scan:
     for decl in tree.root_node.children:
         if decl.type == "function_declaration":
             calls.setdefault(text(decl.child_by_field_name("name")), set())
-    for call in find(tree.root_node, "call_expression"):
-        operand, name = call_parts(call)
-        if name == "Cleanup":
-            # t.Cleanup(helper): a function value handed over directly.
-            roots_cleanup.update(text(a) for a in call_arguments(call) if a.type == "identifier")
-        if not name or operand:
-            continue
+    captures = QueryCursor(_CALLS).captures(tree.root_node)
+    for arguments in captures.get("cleanup", []):
+        # t.Cleanup(helper): a function value handed over directly.
+        roots_cleanup.update(text(a) for a in arguments.named_children if a.type == "identifier")
+    for function in captures.get("plain", []):
+        name = text(function)
+        call = function.parent
+        assert call is not None
         for outer in ancestors(call):
             if outer.type == "func_literal":
                 if outer.id not in lifetimes:

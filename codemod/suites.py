@@ -71,8 +71,10 @@ def _directory_scans(directory: str) -> tuple[tuple[str, dict[str, set[str]], se
     return tuple((name, *scan(source)) for name, source in package_sources(directory))
 
 
+@lru_cache(maxsize=64)
 def suite_types(path: str, source: bytes) -> frozenset[str]:
-    """The suite types of the package holding `path` (its own text as given)."""
+    """The suite types of the package holding `path` (its own text as given); asked by several
+    transforms and per function, so answered once per file text."""
     embeds, run = scan(source)
     file = Path(path)
     if file.parent.is_dir():
