@@ -53,7 +53,7 @@ def test_text_is_path_line_col_id_message(module: Path) -> None:
     assert done.stdout.splitlines() == [
         "a_test.go:13:13: test-context context.Background() in a test: derive the context from t [safe fix]",
         "a_test.go:14:2: weak-error-assertion require.Error accepts any error: check which one "
-        "(ErrorIs, ErrorAs, ErrorContains)",
+        "with ErrorIs, ErrorAs or ErrorContains",
     ]
 
 

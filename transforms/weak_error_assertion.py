@@ -63,7 +63,8 @@ class WeakErrorAssertion(Transform):
                 ctx.finding(
                     self.id,
                     call,
-                    f"{operand}.{name} accepts any error: check which one (ErrorIs, ErrorAs, ErrorContains)",
+                    f"{operand}.{name} accepts any error: check which one with ErrorIs, ErrorAs or "
+                    "ErrorContains",
                 )
             )
         return findings
