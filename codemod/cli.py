@@ -161,7 +161,7 @@ def _with_common(func: Any) -> Any:
 
 @main.command()
 @_with_common
-@click.option("--dry-run", is_flag=True, help="Write nothing; print a unified diff.")
+@click.option("--dry-run", "--diff", "dry_run", is_flag=True, help="Write nothing; print a unified diff.")
 @click.option("--unsafe", is_flag=True, help="Also apply fixes marked unsafe.")
 @click.option("--format", "fmt", type=click.Choice(["diff", "json"]), default="diff", show_default=True)
 @click.option("--interactive", is_flag=True, help="Offer each fix, safe or unsafe, like `git add -p`.")
@@ -439,6 +439,10 @@ def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
 )
 @click.option("--statistics", is_flag=True, help="Print a count per transform instead of each finding.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
+@click.option("--fix", is_flag=True, help="Write the safe fixes first, then report what is left.")
+@click.option(
+    "--diff", "show_diff", is_flag=True, help="Print the safe fixes as a diff, write nothing; exit 1 if any."
+)
 def check(
     paths: tuple[str, ...],
     select: str | None,
@@ -452,14 +456,24 @@ def check(
     no_cache: bool,
     statistics: bool,
     exit_zero: bool,
+    fix: bool,
+    show_diff: bool,
 ) -> None:
     """Report what is left, without changing files. Exit 1 on findings, 0 when clean, 2 on errors."""
     if statistics and fmt not in ("text", "json"):
         raise click.UsageError(f"--statistics prints text or json, not {fmt}")
+    if fix and show_diff:
+        raise click.UsageError("--fix writes the fixes and --diff only shows them: choose one")
     settings, ids = _load(paths, config, select, ignore)
     err = _console(no_color, stderr=True)
     stats: Counter[str] = Counter()
     files = _discover(paths, settings, err, stats)
+    if fix or show_diff:
+        changed_files = _safe_fixes(files, settings, ids, jobs, err, stats, write=fix, no_color=no_color)
+        if show_diff:
+            noun = "file" if changed_files == 1 else "files"
+            err.print(f"codemod: safe fixes would change {changed_files} {noun}", markup=False)
+            sys.exit(2 if stats["problems"] else 1 if changed_files else 0)
     changed = None
     if new_from_rev:
         start = _first_target(paths)  # git runs in the target's folder (a file target: its parent)
@@ -469,7 +483,13 @@ def check(
             raise click.UsageError(f"--new-from-rev {new_from_rev}: {exc}") from None
     reported: list[Reported] = []
     results = run_files(
-        files, settings, ids, False, jobs or default_jobs(), use_cache=not no_cache, analyse_only=True
+        files,
+        settings,
+        ids,
+        False,
+        jobs or default_jobs(),
+        use_cache=not (no_cache or fix),
+        analyse_only=True,
     )
     for result in _with_progress(err, results, len(files), "checking"):
         _report_skip(err, result, stats)
@@ -494,6 +514,41 @@ def check(
     _go_version_notes(err, files, ids)
     err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
     sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported and not exit_zero else 0)
+
+
+def _safe_fixes(
+    files: list[Path],
+    settings: Settings,
+    ids: tuple[str, ...],
+    jobs: int | None,
+    err: Console,
+    stats: Counter[str],
+    write: bool,
+    no_color: bool,
+) -> int:
+    """`check --fix` / `--diff`: the safe fixes, written (atomically) or shown; the files they change."""
+    out = _console(no_color, stderr=False)
+    changed = 0
+    fixes = 0
+    results = run_files(files, settings, ids, False, jobs or default_jobs())
+    for result in _with_progress(err, results, len(files), "fixing"):
+        if not result.changed:
+            continue
+        assert result.new is not None
+        if not write:
+            render_diff(out, unified_diff(_display(result.path), result.original, result.new))
+        else:
+            try:
+                write_atomic(Path(result.path), result.new, result.original)
+            except (WriteRefused, OSError) as exc:
+                err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
+                stats["problems"] += 1
+                continue
+        changed += 1
+        fixes += len(result.applied)
+    if write:
+        err.print(f"codemod: fixed {plural(fixes, 'fix')} in {plural(changed, 'file')}", markup=False)
+    return changed
 
 
 def _print_statistics(reported: list[Reported], fmt: str) -> None:

@@ -173,3 +173,24 @@ def test_left_reason_takes_the_whole_closing_parenthesis() -> None:
     assert left_reason(named) == "the test's name '…' is about it"
     suite = Finding("t", 0, 1, "x in a suite method: h.T() read in a goroutine")
     assert left_reason(suite) == "s.T() read in a goroutine"
+
+
+def test_check_fix_writes_safe_fixes_then_reports_the_rest(module: Path) -> None:
+    done = codemod("check", "--fix", "--no-cache", cwd=module)
+    assert "t.Context()" in (module / "a_test.go").read_text()
+    assert done.returncode == 1  # the weak require.Error is left for a human
+    assert done.stdout.splitlines() == [
+        "a_test.go:14:2: weak-error-assertion require.Error accepts any error: check which one "
+        "with ErrorIs, ErrorAs or ErrorContains",
+    ]
+    assert "fixed 1 fix in 1 file" in done.stderr
+
+
+def test_check_diff_shows_safe_fixes_and_writes_nothing(module: Path) -> None:
+    before = (module / "a_test.go").read_text()
+    done = codemod("check", "--diff", cwd=module)
+    assert done.returncode == 1 and (module / "a_test.go").read_text() == before
+    assert "+\terr := get(t.Context())" in done.stdout
+    codemod("check", "--fix", cwd=module)
+    assert codemod("check", "--diff", cwd=module).returncode == 0  # nothing left to fix
+    assert codemod("check", "--fix", "--diff", cwd=module).returncode == 2
