@@ -109,6 +109,22 @@ class HardcodedPort(Transform):
         l, err := net.Listen("tcp", fmt.Sprintf(":%d", port))
         conn, err := net.Dial("tcp", fmt.Sprintf("localhost:%d", port))
 
+        // In a testify suite method the helper gets the suite's test: utils.GetFreePort(s.T()).
+        // `port-helper = "example.com/x/testutil.FreePort"` under [transform.hardcoded-port] in
+        // .codemod.toml names another project's helper (called as FreePort(t), returning an int).
+
+        // Without any helper, the test's own listener takes a port from the kernel:
+        l, err := net.Listen("tcp", "127.0.0.1:8080")
+        require.NoError(t, err)
+        conn, err := net.Dial("tcp", "127.0.0.1:8080")
+        // becomes
+        l, err := net.Listen("tcp", "127.0.0.1:0")
+        require.NoError(t, err)
+        port := l.Addr().(*net.TCPAddr).Port
+        conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+        // Reported instead: a port mentioned before the listener, bound twice, an unchecked listen
+        // error, or no listener of the test's own (http.Server{Addr: ...}).
+
     Fix safety
         Safe when the test itself binds the port (and maybe dials it). Unsafe when the port only
         reaches a child process (`exec.Command`) or a config handed to other code: the tool cannot
