@@ -38,7 +38,7 @@ from codemod.report import (
     as_text,
     left_reason,
 )
-from codemod.runner import default_jobs, run_files
+from codemod.runner import Job, default_jobs, process_bytes, run_files
 from codemod.source import BOM
 from codemod.suppress import Directive, directives, unknown_ids
 from codemod.timings_cli import timings
@@ -179,6 +179,11 @@ def _with_common(func: Any) -> Any:
     show_default=True,
     help="Seconds per package.",
 )
+@click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="With `-` as the target: fix the source on stdin as this file; the result goes to stdout.",
+)
 def apply(
     paths: tuple[str, ...],
     select: str | None,
@@ -192,9 +197,20 @@ def apply(
     interactive: bool,
     verify: str,
     verify_timeout: float,
+    stdin_filename: str | None,
 ) -> None:
     """Fix the files under PATHS (default: .; Go-style ./... works too)."""
-    settings, ids = _load(paths, config, select, ignore)
+    stdin = _stdin_target(paths, stdin_filename)
+    settings, ids = _load((stdin,) if stdin else paths, config, select, ignore)
+    if stdin is not None:
+        if interactive or verify != "none" or fmt != "diff" or dry_run:
+            raise click.UsageError("with stdin, apply prints the fixed source: no other mode applies")
+        result = _from_stdin(stdin, settings, ids, allow_unsafe=unsafe or settings.unsafe, analyse_only=False)
+        sys.stdout.buffer.write(result.new if result.new is not None else result.original)
+        sys.stdout.flush()
+        stats: Counter[str] = Counter()
+        _report_skip(_console(no_color, stderr=True), result, stats)
+        sys.exit(2 if stats["problems"] else 0)
     if interactive:
         if verify != "none":
             raise click.UsageError(
@@ -214,7 +230,7 @@ def apply(
     allow_unsafe = unsafe or settings.unsafe
     err = _console(no_color, stderr=True)
     out = _console(no_color, stderr=False)
-    stats: Counter[str] = Counter()
+    stats = Counter()
     files = _discover(paths, settings, err, stats)
     verifying = verify != "none" and not dry_run
     to_verify: list[FileResult] = []
@@ -441,6 +457,11 @@ def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
 @click.option("--fix", is_flag=True, help="Write the safe fixes first, then report what is left.")
 @click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="With `-` as the target: the source comes from stdin and is judged as this file.",
+)
+@click.option(
     "--diff", "show_diff", is_flag=True, help="Print the safe fixes as a diff, write nothing; exit 1 if any."
 )
 def check(
@@ -457,6 +478,7 @@ def check(
     statistics: bool,
     exit_zero: bool,
     fix: bool,
+    stdin_filename: str | None,
     show_diff: bool,
 ) -> None:
     """Report what is left, without changing files. Exit 1 on findings, 0 when clean, 2 on errors."""
@@ -464,9 +486,22 @@ def check(
         raise click.UsageError(f"--statistics prints text or json, not {fmt}")
     if fix and show_diff:
         raise click.UsageError("--fix writes the fixes and --diff only shows them: choose one")
-    settings, ids = _load(paths, config, select, ignore)
+    stdin = _stdin_target(paths, stdin_filename)
+    settings, ids = _load((stdin,) if stdin else paths, config, select, ignore)
     err = _console(no_color, stderr=True)
     stats: Counter[str] = Counter()
+    if stdin is not None:
+        if fix or show_diff:
+            raise click.UsageError("--fix and --diff need files; with stdin use `codemod apply -`")
+        result = _from_stdin(stdin, settings, ids, allow_unsafe=False, analyse_only=True)
+        _report_skip(err, result, stats)
+        from_stdin = [Reported(stdin, f) for f in result.findings]
+        click.echo(
+            json.dumps(as_records(from_stdin), indent=2) if fmt == "json" else as_text(from_stdin),
+            nl=fmt == "json",
+        )
+        err.print(f"codemod: {_check_summary(from_stdin, 1, stats)}", markup=False)
+        sys.exit(2 if stats["problems"] else 1 if from_stdin and not exit_zero else 0)
     files = _discover(paths, settings, err, stats)
     if fix or show_diff:
         changed_files = _safe_fixes(files, settings, ids, jobs, err, stats, write=fix, no_color=no_color)
@@ -514,6 +549,27 @@ def check(
     _go_version_notes(err, files, ids)
     err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
     sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported and not exit_zero else 0)
+
+
+def _stdin_target(paths: tuple[str, ...], stdin_filename: str | None) -> str | None:
+    """The file name stdin stands for when the only target is `-` (ruff's --stdin-filename)."""
+    if paths != ("-",):
+        if stdin_filename:
+            raise click.UsageError("--stdin-filename goes with `-` as the only target")
+        return None
+    if not stdin_filename:
+        raise click.UsageError(
+            "`-` reads the source from stdin: name the file it stands for with --stdin-filename"
+        )
+    return stdin_filename
+
+
+def _from_stdin(
+    filename: str, settings: Settings, ids: tuple[str, ...], allow_unsafe: bool, analyse_only: bool
+) -> FileResult:
+    raw = sys.stdin.buffer.read()
+    job = Job(str(Path(filename)), settings, ids, allow_unsafe, analyse_only=analyse_only)
+    return process_bytes(job, raw)
 
 
 def _safe_fixes(

@@ -105,7 +105,9 @@ class _Missing(Exception):
 
 def _stat_target(target: str, path: Path) -> os.stat_result:
     if target == "-":
-        raise _Missing("-: reading from stdin is not supported: name files or directories")
+        raise _Missing(
+            "-: reading from stdin is not supported with other targets: `-` alone, with --stdin-filename"
+        )
     try:
         return path.stat()
     except OSError as exc:

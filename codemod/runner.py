@@ -61,6 +61,11 @@ def process_file(job: Job) -> FileResult:
     return result
 
 
+def process_bytes(job: Job, raw: bytes) -> FileResult:
+    """One file's text given directly (stdin), judged as if it were the file at `job.path`."""
+    return _process(job, Path(job.path), raw)
+
+
 def _process(job: Job, path: Path, raw: bytes) -> FileResult:
     try:
         body = raw.removeprefix(BOM)

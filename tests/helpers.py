@@ -11,14 +11,17 @@ from codemod.edits import Edit, Finding, Fix, Safety
 from codemod.transform import FileContext, Transform
 
 
-def run_codemod(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """`codemod ARGS` in a subprocess, as a user runs it, with no terminal on stdin."""
+def run_codemod(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`codemod ARGS` in a subprocess, as a user runs it, with no terminal on stdin (or `input` on it)."""
     return subprocess.run(
         [sys.executable, "-m", "codemod", *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        stdin=subprocess.DEVNULL,
+        input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         env=env,
     )
 

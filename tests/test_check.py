@@ -194,3 +194,15 @@ def test_check_diff_shows_safe_fixes_and_writes_nothing(module: Path) -> None:
     codemod("check", "--fix", cwd=module)
     assert codemod("check", "--diff", cwd=module).returncode == 0  # nothing left to fix
     assert codemod("check", "--fix", "--diff", cwd=module).returncode == 2
+
+
+def test_stdin_is_judged_as_the_named_file(module: Path) -> None:
+    source = (module / "a_test.go").read_text()
+    env = {"PATH": "/usr/bin:/bin", "CODEMOD_CACHE_DIR": str(module / ".cache")}
+    checked = run_codemod("check", "--stdin-filename", "a_test.go", "-", cwd=module, env=env, input=source)
+    assert checked.returncode == 1
+    assert checked.stdout.startswith("a_test.go:13:13: test-context ")
+    fixed = run_codemod("apply", "--stdin-filename", "a_test.go", "-", cwd=module, env=env, input=source)
+    assert fixed.returncode == 0 and "get(t.Context())" in fixed.stdout
+    assert (module / "a_test.go").read_text() == source  # nothing written
+    assert codemod("check", "-", cwd=module).returncode == 2  # `-` needs the file it stands for

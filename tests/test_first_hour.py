@@ -77,7 +77,7 @@ def test_ignoring_every_selected_transform_is_a_usage_error(module: Path, args: 
         (("check", "does-not-exist"), "does-not-exist: no such file or directory"),
         (("apply", "nonexist/..."), "nonexist/...: no such file or directory"),
         (("apply", "--dry-run", "./...", "nonexist"), "nonexist: no such file or directory"),
-        (("check", "-"), "-: reading from stdin is not supported"),
+        (("check", "-", "./..."), "-: reading from stdin is not supported"),
     ],
 )
 def test_missing_targets_exit_2(module: Path, args: tuple[str, ...], message: str) -> None:
