@@ -24,6 +24,7 @@ from codemod.edits import Finding, Safety
 from codemod.engine import FileResult
 from codemod.files import WriteRefused, find_targets, missing_targets, target_path, write_atomic
 from codemod.gitdiff import GitError, changed_lines
+from codemod.gosyntax import parse
 from codemod.lsp import lsp
 from codemod.migrate import migrate
 from codemod.prbody import pr_body
@@ -39,8 +40,8 @@ from codemod.report import (
     left_reason,
 )
 from codemod.runner import Job, default_jobs, process_bytes, run_files
-from codemod.source import BOM
-from codemod.suppress import Directive, directives, unknown_ids
+from codemod.source import BOM, SourceText
+from codemod.suppress import Directive, directives, unknown_ids, with_ignores
 from codemod.timings_cli import timings
 from codemod.transform import all_transforms, select_transforms
 from codemod.verify import DEFAULT_TIMEOUT, VerifyError, verify_results
@@ -677,6 +678,51 @@ def _unused_ignore(directive: Directive) -> Finding:
     ids = ", ".join(sorted(directive.ids))
     finding = Finding(UNUSED_IGNORE, 0, 0, f"//codemod:ignore {ids} silences nothing here: remove it")
     return replace(finding, line=directive.line, column=directive.column)
+
+
+@main.command(name="add-ignore")
+@_with_common
+def add_ignore(
+    paths: tuple[str, ...],
+    select: str | None,
+    ignore: str | None,
+    config: str | None,
+    jobs: int | None,
+    no_color: bool,
+) -> None:
+    """Silence today's findings with ignore comments, to adopt the tool without fixing the past
+    (ruff's --add-noqa). Exit 0 when done, 1 if a comment could not be placed, 2 on errors."""
+    settings, ids = _load(paths, config, select, ignore)
+    err = _console(no_color, stderr=True)
+    stats: Counter[str] = Counter()
+    files = _discover(paths, settings, err, stats)
+    added = changed = 0
+    results = run_files(files, settings, ids, False, jobs or default_jobs(), analyse_only=True)
+    for result in _with_progress(err, results, len(files), "checking"):
+        _report_skip(err, result, stats)
+        if not result.findings:
+            continue
+        source = SourceText.from_raw(result.original)
+        body, refused = with_ignores(source.body, parse(source.body), result.findings)
+        for finding in refused:
+            err.print(
+                f"codemod: {_display(result.path)}:{finding.line}:{finding.column}: no ignore comment "
+                "fits above a line that starts inside a multi-line string",
+                markup=False,
+            )
+            stats["refused"] += 1
+        if body == source.body:
+            continue
+        try:
+            write_atomic(Path(result.path), source.restore(body), result.original)
+        except (WriteRefused, OSError) as exc:
+            err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
+            stats["problems"] += 1
+            continue
+        changed += 1
+        added += len(result.findings) - len(refused)
+    err.print(f"codemod: silenced {plural(added, 'finding')} in {plural(changed, 'file')}", markup=False)
+    sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if stats["refused"] else 0)
 
 
 @main.command(name="list")

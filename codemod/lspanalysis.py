@@ -9,7 +9,6 @@ text analysed is the editor's buffer, not the file on disk; sibling files come f
 from __future__ import annotations
 
 import fnmatch
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +23,8 @@ from codemod.gosyntax import parse
 from codemod.imports import ImportTable
 from codemod.project import ProjectInfo, find_gomod, project_for
 from codemod.source import BOM, SourceError, SourceText, package_name
-from codemod.suppress import directives
+from codemod.suppress import with_ignores
 from codemod.transform import Transform, all_transforms, select_transforms
-
-IGNORE = "//codemod:ignore"
 
 
 @dataclass
@@ -79,27 +76,10 @@ class Document:
         return self._fix_all or None
 
     def ignored(self, finding: Finding) -> bytes:
-        """The buffer with an ignore comment that silences the finding: `//codemod:ignore <id>` on a
-        new line above, or the id added to a directive already on the line above (a new line in
-        between would move that directive off the line it silences)."""
+        """The buffer with an ignore comment that silences the finding (`suppress.with_ignores`)."""
         body = self.source.body
-        line_start = body.rfind(b"\n", 0, finding.start_byte) + 1
-        above = [d for d in directives(body) if d.line == finding.line - 1]
-        if above:
-            previous = body.rfind(b"\n", 0, max(line_start - 1, 0)) + 1
-            match = _DIRECTIVE_IDS.match(body, previous + above[0].column - 1)
-            at = match.end() if match else line_start
-            insert = f",{finding.transform_id}" if match else ""
-        else:
-            at = line_start
-            line = body[line_start : finding.start_byte]
-            indent = line[: len(line) - len(line.lstrip(b" \t"))].decode()
-            insert = f"{indent}{IGNORE} {finding.transform_id}\n"
-        return self.source.restore(body[:at] + insert.encode() + body[at:])
-
-
-# A directive and its ids (`//codemod:ignore a,b` or `a, b`), to add one after the last.
-_DIRECTIVE_IDS = re.compile(rb"//\s*codemod:ignore\b[ \t]*[\w-]+(?:[ \t]*,[ \t]*[\w-]+)*")
+        out, _ = with_ignores(body, parse(body), [finding])
+        return self.source.restore(out)
 
 
 def same_site(a: Finding, b: Finding) -> bool:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
+from tree_sitter import Node, Tree
+
 from codemod.edits import Finding
 
 _DIRECTIVE = re.compile(rb"//\s*codemod:ignore\b[ \t]*([\w, \t-]*)")
@@ -61,3 +63,53 @@ def unknown_ids(directive: Directive, known: Collection[str]) -> str | None:
         described.append(f"{name} (did you mean {close[0]}?)" if close else name)
     noun = "id" if len(unknown) == 1 else "ids"
     return f"{', '.join(described)}: unknown transform {noun}, so it silences nothing (see codemod list)"
+
+
+IGNORE = "//codemod:ignore"
+# A directive and its ids (`//codemod:ignore a,b` or `a, b`), to add one after the last.
+_DIRECTIVE_IDS = re.compile(rb"//\s*codemod:ignore\b[ \t]*[\w-]+(?:[ \t]*,[ \t]*[\w-]+)*")
+_STRINGS = frozenset({"raw_string_literal", "interpreted_string_literal"})
+
+
+def with_ignores(body: bytes, tree: Tree, findings: Iterable[Finding]) -> tuple[bytes, list[Finding]]:
+    """`body` with an ignore comment silencing each finding (ruff's --add-noqa), and the findings that
+    could not get one. The ids of one line share one directive: a new `//codemod:ignore a,b` line above
+    (indented like the line), or the ids added to a directive already on the line above (a new line in
+    between would move that directive off the line it silences). A line that starts inside a multi-line
+    string cannot take a comment above it: its findings are returned."""
+    existing = {d.line: d for d in directives(body)}
+    by_line: dict[int, list[Finding]] = {}
+    for finding in findings:
+        by_line.setdefault(finding.line, []).append(finding)
+    inserts: list[tuple[int, bytes]] = []
+    refused: list[Finding] = []
+    for line, found in sorted(by_line.items()):
+        start = body.rfind(b"\n", 0, found[0].start_byte) + 1
+        ids = sorted({f.transform_id for f in found})
+        above = existing.get(line - 1)
+        if above is not None:
+            previous = body.rfind(b"\n", 0, max(start - 1, 0)) + 1
+            match = _DIRECTIVE_IDS.match(body, previous + above.column - 1)
+            if match is not None:
+                missing = [i for i in ids if i not in above.ids]
+                inserts.append((match.end(), "".join(f",{i}" for i in missing).encode()))
+                continue
+        if _inside_string(tree, start):
+            refused.extend(found)
+            continue
+        text = body[start : found[0].start_byte]
+        indent = text[: len(text) - len(text.lstrip(b" \t"))]
+        inserts.append((start, indent + f"{IGNORE} {','.join(ids)}\n".encode()))
+    out = body
+    for at, insert in sorted(inserts, reverse=True):
+        out = out[:at] + insert + out[at:]
+    return out, refused
+
+
+def _inside_string(tree: Tree, offset: int) -> bool:
+    node: Node | None = tree.root_node.descendant_for_byte_range(offset, offset)
+    while node is not None:
+        if node.type in _STRINGS and node.start_byte < offset:
+            return True
+        node = node.parent
+    return False

@@ -206,3 +206,39 @@ def test_stdin_is_judged_as_the_named_file(module: Path) -> None:
     assert fixed.returncode == 0 and "get(t.Context())" in fixed.stdout
     assert (module / "a_test.go").read_text() == source  # nothing written
     assert codemod("check", "-", cwd=module).returncode == 2  # `-` needs the file it stands for
+
+
+def test_add_ignore_silences_todays_findings_once(module: Path) -> None:
+    (module / "b_test.go").write_text(
+        TEST.replace("TestA", "TestB")
+        .replace("func get(", "func get2(")
+        .replace("get(context", "get2(context")
+        .replace("\terr := get2", "\t//codemod:ignore weak-error-assertion\n\terr := get2")
+        + "\nconst multi = `\nline`\n"
+    )
+    done = codemod("add-ignore", cwd=module)
+    assert done.returncode == 0, done.stderr
+    assert "silenced 4 findings in 2 files" in done.stderr
+    a = (module / "a_test.go").read_text()
+    assert "\t//codemod:ignore test-context\n\terr := get(context.Background())" in a
+    assert "\t//codemod:ignore weak-error-assertion\n\trequire.Error(t, err)" in a
+    b = (module / "b_test.go").read_text()
+    assert "\t//codemod:ignore weak-error-assertion,test-context\n\terr := get2" in b  # added to it
+    assert codemod("check", "--no-cache", cwd=module).returncode == 0
+    again = codemod("add-ignore", cwd=module)
+    assert again.returncode == 0 and "silenced 0 findings in 0 files" in again.stderr
+
+
+def test_no_ignore_comment_inside_a_multiline_string() -> None:
+    from codemod.gosyntax import parse
+    from codemod.suppress import with_ignores
+
+    body = b"package p\n\nvar x = `a\nb` + f(g())\n\nvar y = f(g())\n"
+    inside, outside = body.index(b"g()"), body.rindex(b"g()")
+    findings = [
+        Finding("test-context", inside, inside + 3, "m", line=4),
+        Finding("x-y", outside, outside + 3, "m", line=6),
+    ]
+    out, refused = with_ignores(body, parse(body), findings)
+    assert refused == [findings[0]]
+    assert out == body.replace(b"\nvar y", b"\n//codemod:ignore x-y\nvar y")
