@@ -387,6 +387,12 @@ def test_an_empty_no_color_keeps_colour(module: Path, value: str, coloured: bool
     assert ("\x1b[" in done.stdout) is coloured
 
 
+def default_sigint() -> None:
+    """Ctrl-C as at a terminal, even when this test run was started with SIGINT ignored (a background
+    job): a child inherits an ignored SIGINT and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_in_apply_exits_130_and_names_what_was_written(tmp_path: Path, jobs: str) -> None:
     (tmp_path / "go.mod").write_text(GOMOD)
@@ -403,6 +409,7 @@ def test_ctrl_c_in_apply_exits_130_and_names_what_was_written(tmp_path: Path, jo
         text=True,
         env=env,
         start_new_session=True,  # its own process group: the signal reaches every worker, as at a terminal
+        preexec_fn=default_sigint,
     )
     first = tmp_path / "p000/a_test.go"
     deadline = time.monotonic() + 60

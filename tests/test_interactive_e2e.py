@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shlex
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,6 +61,12 @@ def env_for(repo: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def default_sigint() -> None:
+    """Ctrl-C as at a terminal, even when this test run was started with SIGINT ignored (a background
+    job): a child inherits an ignored SIGINT and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def spawn(repo: Path, *flags: str, **env: str) -> pexpect.spawn:
     args = ["-m", "codemod", "apply", "--interactive", "--select", "test-context", *flags, "./..."]
     child = pexpect.spawn(
@@ -70,6 +77,7 @@ def spawn(repo: Path, *flags: str, **env: str) -> pexpect.spawn:
         encoding="utf-8",
         dimensions=(24, 80),
         timeout=30,
+        preexec_fn=default_sigint,
     )
     child.logfile_read = io.StringIO()  # the whole transcript, for the assertions at the end
     return child
