@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -31,9 +32,22 @@ class Settings:
     integration_tick: str = "1*time.Second"
     # Folders whose tests are end-to-end / integration tests (longer waits, -short skips, timings).
     end_to_end_folders: tuple[str, ...] = ("endtoend", "e2e", "integration")
+    # `[per-file-ignores]`: (glob, transform ids) — those transforms do not run on matching files.
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # `[transform.<id>]` tables: each transform reads its own with `options_for(id)`.
     transform_options: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()
     source: str | None = field(default=None, compare=False)
+
+    def ignored_in(self, path: str) -> frozenset[str]:
+        """Transform ids `[per-file-ignores]` turns off for `path` (globs as in `exclude`)."""
+        posix = Path(path).as_posix()
+        name = Path(path).name
+        return frozenset(
+            tid
+            for pattern, ids in self.per_file_ignores
+            if fnmatch.fnmatch(posix, pattern) or fnmatch.fnmatch(name, pattern)
+            for tid in ids
+        )
 
     def options_for(self, transform_id: str) -> dict[str, object]:
         """The `[transform.<id>]` table of `.codemod.toml` (lists come back as tuples)."""
@@ -96,6 +110,7 @@ def load_settings(path: Path | None) -> Settings:
         "sleep",
         "transform",
         "end-to-end-folders",
+        "per-file-ignores",
     }
     unknown = set(data) - known
     if unknown:
@@ -119,6 +134,7 @@ def load_settings(path: Path | None) -> Settings:
             settings, end_to_end_folders=_strings(data["end-to-end-folders"], "end-to-end-folders")
         )
     settings = replace(settings, transform_options=_transform_tables(path, data.get("transform", {})))
+    settings = replace(settings, per_file_ignores=_per_file_ignores(path, data.get("per-file-ignores", {})))
     sleep = data.get("sleep", {})
     if not isinstance(sleep, dict):
         raise ConfigError(f"{path}: [sleep] must be a table")
@@ -135,6 +151,25 @@ def load_settings(path: Path | None) -> Settings:
                 ) from None
             settings = replace(settings, **{key.replace("-", "_"): sleep[key]})
     return settings
+
+
+def _per_file_ignores(path: Path, table: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`"glob" = ["id", ...]` pairs; ids checked against the known transforms (`all` allowed)."""
+    from codemod.transform import all_transforms  # late: transforms import this module
+
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [per-file-ignores] must map globs to lists of transform ids")
+    known = set(all_transforms()) | {"all"}
+    out = []
+    for pattern, ids in table.items():
+        names = _strings(ids, f"per-file-ignores.{pattern!r}")
+        unknown = [i for i in names if i not in known]
+        if unknown:
+            raise ConfigError(
+                f"{path}: per-file-ignores {pattern!r}: unknown transform id(s) {', '.join(unknown)}"
+            )
+        out.append((str(pattern), names))
+    return tuple(out)
 
 
 def _transform_tables(path: Path, tables: object) -> tuple[tuple[str, tuple[tuple[str, object], ...]], ...]:

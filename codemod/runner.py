@@ -75,7 +75,9 @@ def _process(job: Job, path: Path, raw: bytes) -> FileResult:
                 job.path, original=raw, skipped="does not parse as Go: no package clause", problem=True
             )
         project = project_for(path, job.settings.helper_import, package, job.settings.end_to_end_folders)
-        transforms = _transforms(job.transform_ids)
+        off = job.settings.ignored_in(job.path)
+        ids = () if "all" in off else tuple(i for i in job.transform_ids if i not in off)
+        transforms = _transforms(ids)
         return process_source(
             job.path, raw, project, job.settings, transforms, job.allow_unsafe, analyse_only=job.analyse_only
         )

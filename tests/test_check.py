@@ -242,3 +242,12 @@ def test_no_ignore_comment_inside_a_multiline_string() -> None:
     out, refused = with_ignores(body, parse(body), findings)
     assert refused == [findings[0]]
     assert out == body.replace(b"\nvar y", b"\n//codemod:ignore x-y\nvar y")
+
+
+def test_per_file_ignores_turn_transforms_off_for_matching_files(module: Path) -> None:
+    (module / ".codemod.toml").write_text('[per-file-ignores]\n"a_*.go" = ["test-context"]\n')
+    done = codemod("check", "--no-cache", cwd=module)
+    assert [line.split(" ")[1] for line in done.stdout.splitlines()] == ["weak-error-assertion"]
+    (module / ".codemod.toml").write_text('[per-file-ignores]\n"a_*.go" = ["test-contxt"]\n')
+    bad = codemod("check", cwd=module)
+    assert bad.returncode == 2 and "unknown transform id(s) test-contxt" in bad.stderr
