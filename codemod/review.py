@@ -64,7 +64,10 @@ class Tally:
 
     @property
     def exit_code(self) -> int:
-        return 130 if self.interrupted is not None else 0
+        """130 after Ctrl-C; 1 when an accepted fix could not be written (as `apply` does); else 0."""
+        if self.interrupted is not None:
+            return 130
+        return 1 if self.not_written else 0
 
 
 @dataclass

@@ -264,6 +264,7 @@ def test_a_file_changed_during_review_is_not_written(repo: Path) -> None:
     assert target.read_text() == A + "\n// changed meanwhile\n"
     assert "changed on disk since it was read; not written" in err
     assert tally.not_written == 1 and tally.written == []
+    assert tally.exit_code == 1  # as `apply` exits when a fix could not be written
 
 
 def test_unreadable_file_is_named_and_the_review_goes_on(repo: Path) -> None:
