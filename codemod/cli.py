@@ -180,6 +180,7 @@ def _with_common(func: Any) -> Any:
     show_default=True,
     help="Seconds per package.",
 )
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr: only findings, diffs and errors.")
 @click.option(
     "--stdin-filename",
     metavar="PATH",
@@ -198,6 +199,7 @@ def apply(
     interactive: bool,
     verify: str,
     verify_timeout: float,
+    quiet: bool,
     stdin_filename: str | None,
 ) -> None:
     """Fix the files under PATHS (default: .; Go-style ./... works too)."""
@@ -281,8 +283,9 @@ def apply(
         ]
         click.echo(json.dumps(records, indent=2))
     sys.stdout.flush()
-    _go_version_notes(err, files, ids)
-    _summary(err, stats, dry_run, allow_unsafe)
+    if not quiet:
+        _go_version_notes(err, files, ids)
+        _summary(err, stats, dry_run, allow_unsafe)
     if stats["refused"]:
         sys.exit(1)  # fixes were found that could not be written
 
@@ -457,6 +460,7 @@ def _fix_records(result: FileResult, on_disk: bool) -> list[dict[str, Any]]:
 @click.option("--statistics", is_flag=True, help="Print a count per transform instead of each finding.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings (errors still exit 2).")
 @click.option("--fix", is_flag=True, help="Write the safe fixes first, then report what is left.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary on stderr: only findings, diffs and errors.")
 @click.option(
     "--stdin-filename",
     metavar="PATH",
@@ -479,6 +483,7 @@ def check(
     statistics: bool,
     exit_zero: bool,
     fix: bool,
+    quiet: bool,
     stdin_filename: str | None,
     show_diff: bool,
 ) -> None:
@@ -547,8 +552,9 @@ def check(
     else:
         click.echo(as_text(reported), nl=False)
     sys.stdout.flush()
-    _go_version_notes(err, files, ids)
-    err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
+    if not quiet:
+        _go_version_notes(err, files, ids)
+        err.print(f"codemod: {_check_summary(reported, len(files), stats)}", markup=False)
     sys.exit(2 if stats["problems"] or stats["unparsed"] else 1 if reported and not exit_zero else 0)
 
 

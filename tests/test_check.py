@@ -251,3 +251,10 @@ def test_per_file_ignores_turn_transforms_off_for_matching_files(module: Path) -
     (module / ".codemod.toml").write_text('[per-file-ignores]\n"a_*.go" = ["test-contxt"]\n')
     bad = codemod("check", cwd=module)
     assert bad.returncode == 2 and "unknown transform id(s) test-contxt" in bad.stderr
+
+
+def test_quiet_leaves_only_findings_and_diffs(module: Path) -> None:
+    checked = codemod("check", "-q", "--no-cache", cwd=module)
+    assert checked.returncode == 1 and checked.stderr == "" and "test-context" in checked.stdout
+    applied = codemod("apply", "--dry-run", "-q", cwd=module)
+    assert applied.returncode == 0 and applied.stderr == "" and "+\terr := get(t.Context())" in applied.stdout
