@@ -601,17 +601,24 @@ def _safe_fixes(
         if not write:
             render_diff(out, unified_diff(_display(result.path), result.original, result.new))
         else:
-            try:
-                write_atomic(Path(result.path), result.new, result.original)
-            except (WriteRefused, OSError) as exc:
-                err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
-                stats["problems"] += 1
+            if not _written(err, result, result.new, stats):
                 continue
         changed += 1
         fixes += len(result.applied)
     if write:
         err.print(f"codemod: fixed {plural(fixes, 'fix')} in {plural(changed, 'file')}", markup=False)
     return changed
+
+
+def _written(err: Console, result: FileResult, new: bytes, stats: Counter[str]) -> bool:
+    """Write `new` over the file atomically; a refused write is named and counted as a problem."""
+    try:
+        write_atomic(Path(result.path), new, result.original)
+    except (WriteRefused, OSError) as exc:
+        err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
+        stats["problems"] += 1
+        return False
+    return True
 
 
 def _print_statistics(reported: list[Reported], fmt: str) -> None:
@@ -719,11 +726,7 @@ def add_ignore(
             stats["refused"] += 1
         if body == source.body:
             continue
-        try:
-            write_atomic(Path(result.path), source.restore(body), result.original)
-        except (WriteRefused, OSError) as exc:
-            err.print(f"codemod: {_display(result.path)}: {exc}", markup=False)
-            stats["problems"] += 1
+        if not _written(err, result, source.restore(body), stats):
             continue
         changed += 1
         added += len(result.findings) - len(refused)

@@ -11,7 +11,7 @@ from tree_sitter import Node
 from codemod.callers import CallContexts, call_contexts
 from codemod.contextsubject import inspection, subject_name, timed_loop
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
-from codemod.flow import assigned_targets, binding_of, bound_names
+from codemod.flow import assigned_targets, binding_of, bound_names, declared_before
 from codemod.gosyntax import (
     ancestors,
     call_arguments,
@@ -30,7 +30,7 @@ from codemod.gosyntax import (
     walk,
 )
 from codemod.imports import CONTEXT_DERIVERS
-from codemod.scope import declarations, declared_names, uses_of
+from codemod.scope import declarations, uses_of
 from codemod.suites import SUITE_LEVEL, receiver, suite_method, suite_test_var, suite_types
 from codemod.testscope import Lifetime, TestVar, lifetime_between, test_var, unnamed_test_param
 from codemod.transform import FileContext, Transform
@@ -585,7 +585,7 @@ class TestContext(Transform):
         start, end = line_start(ctx.source, deferred.start_byte), line_end(ctx.source, deferred.end_byte)
         if ctx.source[start : deferred.start_byte].strip() or ctx.source[deferred.end_byte : end].strip():
             return None
-        if _declared_before(binding, text(cancel_var)):
+        if declared_before(binding, text(cancel_var)):
             return None  # `cancel` already existed: `:=` only assigned it
         earlier = _earlier_defer(deferred, tvar.owner)
         if earlier is not None:
@@ -596,7 +596,7 @@ class TestContext(Transform):
                 "today and would run before the helper's cancel"
             )
         helper, imports = self._helper_call(ctx, "WithTimeout", tvar.name, text(duration))
-        operator = "=" if _declared_before(binding, text(ctx_var)) else ":="
+        operator = "=" if declared_before(binding, text(ctx_var)) else ":="
         return Fix(
             edits=(
                 Edit(binding.start_byte, binding.end_byte, f"{text(ctx_var)} {operator} {helper}"),
@@ -855,26 +855,6 @@ def _test_names(node: Node) -> list[str]:
             if call_parts(call)[1] == "Run" and args and args[0].type == "interpreted_string_literal":
                 names.append(text(args[0]).strip('"'))
     return [n for n in names if n]
-
-
-def _declared_before(binding: Node, name: str) -> bool:
-    """Whether `name` is already declared in the block of `binding` (then `:=` only assigns it)."""
-    statements = binding.parent
-    if statements is None:
-        return False
-    for sibling in statements.named_children:
-        if sibling.start_byte >= binding.start_byte:
-            break
-        specs = [sibling] if sibling.type == "short_var_declaration" else []
-        if sibling.type == "var_declaration":
-            specs = [n for n in walk(sibling) if n.type == "var_spec"]
-        if any(text(n) == name for spec in specs for n in declared_names(spec)):
-            return True
-    block = statements.parent
-    func = block.parent if block is not None else None
-    if func is not None and func.type in ("function_declaration", "func_literal", "method_declaration"):
-        return any(p.name == name for p in parameters(func))
-    return False
 
 
 def _is_wait_signal(node: Node) -> bool:

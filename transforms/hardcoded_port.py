@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from codemod.edits import Edit, Finding, Fix, ImportRequest, Safety
-from codemod.flow import binding_of, fails_on, next_statement, targets_of, testing_handle
+from codemod.flow import binding_of, fails_on, next_statement, targets_of, testing_handle, values_of
 from codemod.gosyntax import (
     call_arguments,
     call_parts,
@@ -225,9 +225,7 @@ class HardcodedPort(Transform):
             edits.append(Edit(occurrences[0].node.start_byte, occurrences[0].node.end_byte, call))
             rest = occurrences[1:]
         else:
-            name = next(
-                n for n in ("port", "freePort", *(f"port{i}" for i in range(2, 50))) if n not in taken
-            )
+            name = _fresh_port_name(taken)
             anchor = _top_statement(occurrences[0].node, body)
             if anchor is None:
                 return None
@@ -235,15 +233,9 @@ class HardcodedPort(Transform):
             edits.append(Edit(anchor.start_byte, anchor.start_byte, f"{name} := {call}\n{indent}"))
             rest = occurrences
         taken.add(name)
-        fmt_name = ctx.imports.name_for("fmt")
-        strconv_name = ctx.imports.name_for("strconv")
-        for occurrence in rest:
-            new = _replacement(occurrence, name, fmt_name, strconv_name)
-            if "Sprintf" in new:
-                imports.append(ImportRequest("fmt", fmt_name))
-            if "Itoa" in new:
-                imports.append(ImportRequest("strconv", strconv_name))
-            edits.append(Edit(occurrence.node.start_byte, occurrence.node.end_byte, new))
+        mention_edits, mention_imports = _mention_edits(ctx, rest, name)
+        edits.extend(mention_edits)
+        imports.extend(mention_imports)
         unsafe = sinks & {"process", "elsewhere"}
         reason = (
             "the test binds the port itself: server and client move together"
@@ -352,23 +344,15 @@ def _listener_fix(
         return f"{listener} is declared more than once in the test"
     if any(o.kind == "hostport" and _sink_of_direct(o) == "bind" for o in ordered[1:]):
         return "the port is bound a second time"
-    port_name = next(n for n in ("port", "freePort", *(f"port{i}" for i in range(2, 50))) if n not in taken)
+    port_name = _fresh_port_name(taken)
     taken.add(port_name)
     indent = line_indent(ctx.source, following.start_byte)
     edits = [Edit(first.node.start_byte, first.node.end_byte, f'"{first.prefix}:0"')]
     if ordered[1:]:  # a port variable only for the mentions that read it (an unused one does not compile)
         port_of = f"{listener}.Addr().(*{net_name}.TCPAddr).Port"
         edits.append(Edit(following.end_byte, following.end_byte, f"\n{indent}{port_name} := {port_of}"))
-    fmt_name = ctx.imports.name_for("fmt")
-    strconv_name = ctx.imports.name_for("strconv")
-    imports = []
-    for occurrence in ordered[1:]:
-        new = _replacement(occurrence, port_name, fmt_name, strconv_name)
-        if "Sprintf" in new:
-            imports.append(ImportRequest("fmt", fmt_name))
-        if "Itoa" in new:
-            imports.append(ImportRequest("strconv", strconv_name))
-        edits.append(Edit(occurrence.node.start_byte, occurrence.node.end_byte, new))
+    mention_edits, imports = _mention_edits(ctx, ordered[1:], port_name)
+    edits.extend(mention_edits)
     unsafe = sinks & {"process", "elsewhere"}
     reason = (
         "the test owns the listener: it now gets a free port from the kernel and every mention reads it"
@@ -618,14 +602,11 @@ def _flow_through_variables(expr: Node, func: Node, depth: int, field_name: str 
         return set()
     if parent.type == "argument_list":
         return {"elsewhere"} if field_name is not None else set()
-    if parent.type != "expression_list" or parent.parent is None:
+    binding = binding_of(holder)
+    if binding is None:
         return set()
-    binding = parent.parent
-    if binding.type not in ("short_var_declaration", "assignment_statement", "var_spec"):
-        return set()
-    left = binding.child_by_field_name("left")
-    names = left.named_children if left is not None else binding.children_by_field_name("name")
-    values = parent.named_children
+    names = targets_of(binding)
+    values = values_of(binding)
     index = values.index(holder) if holder in values else 0
     if index >= len(names) or names[index].type != "identifier":
         return set()
@@ -671,6 +652,28 @@ def _sink_of(call: Node) -> str | None:
 
 
 # -- edits -----------------------------------------------------------------------------------------
+
+
+def _fresh_port_name(taken: set[str]) -> str:
+    return next(n for n in ("port", "freePort", *(f"port{i}" for i in range(2, 50))) if n not in taken)
+
+
+def _mention_edits(
+    ctx: FileContext, occurrences: list[Occurrence], name: str
+) -> tuple[list[Edit], list[ImportRequest]]:
+    """Each occurrence rewritten to read the port variable `name`, and the imports that needs."""
+    fmt_name = ctx.imports.name_for("fmt")
+    strconv_name = ctx.imports.name_for("strconv")
+    edits: list[Edit] = []
+    imports: list[ImportRequest] = []
+    for occurrence in occurrences:
+        new = _replacement(occurrence, name, fmt_name, strconv_name)
+        if "Sprintf" in new:
+            imports.append(ImportRequest("fmt", fmt_name))
+        if "Itoa" in new:
+            imports.append(ImportRequest("strconv", strconv_name))
+        edits.append(Edit(occurrence.node.start_byte, occurrence.node.end_byte, new))
+    return edits, imports
 
 
 def _replacement(occurrence: Occurrence, name: str, fmt_name: str, strconv_name: str) -> str:
