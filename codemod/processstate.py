@@ -14,6 +14,7 @@ from codemod.gosyntax import (
     call_arguments,
     call_parts,
     enclosing_functions,
+    is_inside,
     line_end,
     line_start,
     parameters,
@@ -98,6 +99,35 @@ def in_timed_loop(node: Node, tvar: TestVar) -> bool:
                 return True
         current = current.parent
     return False
+
+
+@dataclass(frozen=True)
+class UndoWording:
+    """How one transform names its undo in `undo_problem`'s reasons."""
+
+    noun: str  # "the restore"
+    done: str  # "restored"
+    later: str  # what a later subtest loses; may name the enclosing test as {name}
+    elsewhere: str  # the reason when the undo sits in another function
+
+
+def undo_problem(undo_owner: Node, deferred: bool, handle: Handle, wording: UndoWording) -> str:
+    """Whether a hand-written undo (a restore, a change back) ends with the handle's test: "" when it
+    does, "unsafe:why" when it ends with each subtest instead, else why the tool cannot tell."""
+    assert handle.tvar is not None
+    owner = handle.tvar.owner
+    if undo_owner == owner:
+        if not deferred or is_test_body(owner, handle.tvar):
+            return ""
+        name = text(owner.child_by_field_name("name")) or "its closure"
+        return f"{wording.noun} is deferred in {name}, which returns before its test ends"
+    if is_inside(owner, undo_owner) and is_test_body(owner, handle.tvar):
+        name = text(undo_owner.child_by_field_name("name")) or "the enclosing test"
+        return (
+            f"unsafe:{wording.done} when each subtest ends instead of when {name} ends: "
+            + wording.later.format(name=name)
+        )
+    return wording.elsewhere
 
 
 def line_of(source: bytes, statement: Node) -> tuple[int, int] | None:

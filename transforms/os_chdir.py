@@ -29,7 +29,15 @@ from codemod.gosyntax import (
     text,
     unparen,
 )
-from codemod.processstate import Handle, deletion, handle_at, in_timed_loop, is_test_body, tidy
+from codemod.processstate import (
+    Handle,
+    UndoWording,
+    deletion,
+    handle_at,
+    in_timed_loop,
+    tidy,
+    undo_problem,
+)
 from codemod.scope import uses_of
 from codemod.suites import suite_types
 from codemod.testscope import Lifetime, lifetime_between
@@ -134,7 +142,7 @@ class OsChdir(Transform):
                         "ends, so what runs after the test no longer starts in this directory"
                     )
                 else:
-                    why = _lifetime_problem(back, handle)
+                    why = undo_problem(back.owner, back.deferred, handle, _WORDING)
                     if why.startswith("unsafe:"):
                         unsafe.append(why.removeprefix("unsafe:"))
                     elif why:
@@ -301,24 +309,6 @@ def _remove_back(
     return edits
 
 
-def _lifetime_problem(back: ChangeBack, handle: Handle) -> str:
-    """ "" when the change back ends with the handle's test, "unsafe:why" for a subtest, else why not."""
-    assert handle.tvar is not None
-    owner = handle.tvar.owner
-    if back.owner == owner:
-        if not back.deferred or is_test_body(owner, handle.tvar):
-            return ""
-        name = text(owner.child_by_field_name("name")) or "its closure"
-        return f"the change back is deferred in {name}, which returns before its test ends"
-    if is_inside(owner, back.owner) and is_test_body(owner, handle.tvar):
-        name = text(back.owner.child_by_field_name("name")) or "the enclosing test"
-        return (
-            f"unsafe:changed back when each subtest ends instead of when {name} ends: a later subtest "
-            "no longer starts in the directory an earlier one changed to"
-        )
-    return "the change back is registered in another function than the one that changes directory"
-
-
 def _earlier_defers(back: ChangeBack) -> list[str]:
     """A deferred call registered before a deferred change back ran in the old directory."""
     if not back.deferred:
@@ -334,3 +324,11 @@ def _earlier_defers(back: ChangeBack) -> list[str]:
                 "it would now run before the change back, in the new one"
             ]
     return []
+
+
+_WORDING = UndoWording(
+    noun="the change back",
+    done="changed back",
+    later="a later subtest no longer starts in the directory an earlier one changed to",
+    elsewhere="the change back is registered in another function than the one that changes directory",
+)

@@ -24,7 +24,15 @@ from codemod.gosyntax import (
     text,
     unparen,
 )
-from codemod.processstate import Handle, deletion, handle_at, in_timed_loop, is_test_body, tidy
+from codemod.processstate import (
+    Handle,
+    UndoWording,
+    deletion,
+    handle_at,
+    in_timed_loop,
+    tidy,
+    undo_problem,
+)
 from codemod.scope import declarations, uses_of
 from codemod.suites import suite_types
 from codemod.testscope import Lifetime, lifetime_between
@@ -207,7 +215,7 @@ class OsSetenv(Transform):
                 )
             else:
                 matched.add(restore.statement.id)
-                problem = _lifetime_problem(restore, handle)
+                problem = undo_problem(restore.owner, restore.deferred, handle, _WORDING)
                 if problem.startswith("unsafe:"):
                     component.unsafe.append(problem.removeprefix("unsafe:"))
                 elif problem:
@@ -577,24 +585,6 @@ def _nearest_restore(site: Node, key: str, restores: list[Restore]) -> Restore |
     return None
 
 
-def _lifetime_problem(restore: Restore, handle: Handle) -> str:
-    """ "" when the restore ends with the handle's test, "unsafe:why" for a subtest, else why not."""
-    assert handle.tvar is not None
-    owner = handle.tvar.owner
-    if restore.owner == owner:
-        if not restore.deferred or is_test_body(owner, handle.tvar):
-            return ""
-        name = text(owner.child_by_field_name("name")) or "its closure"
-        return f"the restore is deferred in {name}, which returns before its test ends"
-    if is_inside(owner, restore.owner) and is_test_body(owner, handle.tvar):
-        name = text(restore.owner.child_by_field_name("name")) or "the enclosing test"
-        return (
-            f"unsafe:restored when each subtest ends instead of when {name} ends: a later subtest, or "
-            f"{name} after its subtests, no longer sees the value an earlier subtest set"
-        )
-    return "the restore is registered in another function than the one that sets the value"
-
-
 def _ordering_problems(restore: Restore, component: Component, restores: list[Restore]) -> list[str]:
     """A deferred call registered before a deferred restore ran after it; it now runs before.
     (Other restores do not count: they touch other variables.)"""
@@ -639,3 +629,11 @@ def _removes_files(defer: Node) -> bool:
     return (
         call is not None and call.type == "call_expression" and call_parts(call)[1] in ("RemoveAll", "Remove")
     )
+
+
+_WORDING = UndoWording(
+    noun="the restore",
+    done="restored",
+    later="a later subtest, or {name} after its subtests, no longer sees the value an earlier subtest set",
+    elsewhere="the restore is registered in another function than the one that sets the value",
+)
